@@ -1,0 +1,197 @@
+//! The one error type. Every failure a client can see is answered as JSON,
+//! `{"error": {"code": "…", "message": "…"}}`, with a stable `code`; nothing
+//! answers in plain text or HTML, and internal details never leave the server.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::limits;
+
+/// What went wrong, with the HTTP status and `code` each variant answers with.
+#[derive(Debug)]
+pub enum AppError {
+    /// 415 `unsupported_media_type`: the body is not declared as JSON.
+    UnsupportedMediaType,
+    /// 400 `invalid_json`: the body is not well-formed JSON.
+    InvalidJson(serde_json::Error),
+    /// 400 `invalid_body`: the body could not be read to its end.
+    UnreadableBody,
+    /// 422 `not_an_object`: valid JSON, but not an object.
+    NotAnObject,
+    /// 413 `payload_too_large`: the body is over [`limits::MAX_BODY_BYTES`].
+    PayloadTooLarge,
+    /// 422 `invalid_key`: a key is empty or over [`limits::MAX_KEY_BYTES`].
+    InvalidKey,
+    /// 422 `too_many_keys`: the data would hold over [`limits::MAX_TOP_LEVEL_KEYS`] keys.
+    TooManyKeys(usize),
+    /// 413 `session_too_large`: the data would serialize to over [`limits::MAX_DATA_BYTES`].
+    SessionTooLarge(usize),
+    /// 403 `csrf_token_missing`: a live session, but no `X-CSRF-Token` header.
+    CsrfTokenMissing,
+    /// 403 `csrf_token_invalid`: the `X-CSRF-Token` header is not this session's token.
+    CsrfTokenInvalid,
+    /// 403 `cross_origin_rejected`: the request comes from another site.
+    CrossOriginRejected,
+    /// 409 `no_session`: the action needs a live session and there is none.
+    NoSession,
+    /// 404 `not_found`: no such page or endpoint.
+    NotFound,
+    /// 405 `method_not_allowed`: the path exists, the method does not (the
+    /// router adds the `Allow` header).
+    MethodNotAllowed,
+    /// 500 `internal_error`: logged with detail here, answered opaquely.
+    Internal(String),
+}
+
+impl AppError {
+    /// The status and stable code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Self::UnreadableBody => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::NotAnObject => (StatusCode::UNPROCESSABLE_ENTITY, "not_an_object"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::InvalidKey => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_key"),
+            Self::TooManyKeys(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys"),
+            Self::SessionTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "session_too_large"),
+            Self::CsrfTokenMissing => (StatusCode::FORBIDDEN, "csrf_token_missing"),
+            Self::CsrfTokenInvalid => (StatusCode::FORBIDDEN, "csrf_token_invalid"),
+            Self::CrossOriginRejected => (StatusCode::FORBIDDEN, "cross_origin_rejected"),
+            Self::NoSession => (StatusCode::CONFLICT, "no_session"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+
+    /// A sentence that says what went wrong and what to do about it.
+    pub fn message(&self) -> String {
+        match self {
+            Self::UnsupportedMediaType => {
+                "Send the body as JSON with the header Content-Type: application/json.".into()
+            }
+            Self::InvalidJson(err) => format!(
+                "The body is not valid JSON: {} at line {}, column {}. Send a JSON object such as {{\"key\": \"value\"}}.",
+                json_error_kind(err),
+                err.line(),
+                err.column()
+            ),
+            Self::UnreadableBody => "The request body could not be read; send it again.".into(),
+            Self::NotAnObject => {
+                "The body must be a JSON object such as {\"key\": \"value\"}, not an array, string, number or null.".into()
+            }
+            Self::PayloadTooLarge => format!(
+                "The body is larger than {} bytes; send a smaller update.",
+                limits::MAX_BODY_BYTES
+            ),
+            Self::InvalidKey => format!(
+                "Every key must be between 1 and {} bytes long; rename the offending key.",
+                limits::MAX_KEY_BYTES
+            ),
+            Self::TooManyKeys(count) => format!(
+                "The session data would hold {count} keys, more than the {} allowed; delete some keys first (send null for a key to delete it).",
+                limits::MAX_TOP_LEVEL_KEYS
+            ),
+            Self::SessionTooLarge(bytes) => format!(
+                "The session data would take {bytes} bytes as JSON, more than the {} allowed; store less or delete some keys first.",
+                limits::MAX_DATA_BYTES
+            ),
+            Self::CsrfTokenMissing => {
+                "This session needs its CSRF token in the X-CSRF-Token header; read it from <meta name=\"csrf-token\"> or from csrf_token in GET /get-session-data.".into()
+            }
+            Self::CsrfTokenInvalid => {
+                "The X-CSRF-Token header does not match this session's token; reload the token from GET /get-session-data.".into()
+            }
+            Self::CrossOriginRejected => {
+                "Requests that change the session must come from this site's own pages, not from another origin.".into()
+            }
+            Self::NoSession => {
+                "There is no live session to act on; load the page or send POST /update-session-data first.".into()
+            }
+            Self::NotFound => "There is nothing at this address; the page is at /.".into(),
+            Self::MethodNotAllowed => {
+                "This address does not take that method; the Allow header lists the ones it takes.".into()
+            }
+            Self::Internal(_) => "Something went wrong on the server; try again.".into(),
+        }
+    }
+}
+
+/// serde_json's description of a parse error, without its own position suffix.
+fn json_error_kind(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.message(),
+            },
+        };
+        json_response(status, &body)
+    }
+}
+
+/// A JSON response with `Cache-Control: no-store`: session state must never
+/// be kept by a shared cache or replayed from the browser's cache.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(%err, "could not serialize a response");
+            (StatusCode::INTERNAL_SERVER_ERROR, "").into_response()
+        }
+    }
+}
+
+/// Answers any path that matches no route.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Answers a known path asked with a method it does not take.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        Self::Internal(format!("session: {err}"))
+    }
+}

@@ -1,0 +1,145 @@
+//! ajax-sessions: a live demo of cookies and server-side sessions with AJAX.
+//!
+//! [`app`] builds the whole application as an axum `Router`; `main` binds it
+//! to an address, and the tests bind it to an ephemeral port.
+//!
+//! A request to a session route passes these layers, outermost first:
+//!
+//! 1. request log (one line per request);
+//! 2. security headers (CSP, nosniff, Referrer-Policy) on every response;
+//! 3. [`session_lock`]: one request at a time per session, around load and save;
+//! 4. [`cookies::echo_set_cookie`]: repeats `Set-Cookie`, id redacted, for the page;
+//! 5. tower-sessions: reads the `session_id` cookie, loads lazily from
+//!    [`store::BoundedStore`], saves and sets the cookie when changed;
+//! 6. the handler, with [`session::AppSession`] as its typed view.
+
+pub mod config;
+pub mod cookies;
+pub mod error;
+pub mod patch;
+pub mod routes;
+pub mod security;
+pub mod session;
+pub mod session_lock;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::HandlerWithoutStateExt as _;
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::services::ServeDir;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use config::Config;
+pub use patch::limits;
+pub use store::{BoundedStore, StoreStats};
+
+use crate::cookies::SESSION_COOKIE;
+use crate::error::AppError;
+use crate::routes::{page, session_api};
+
+/// The static assets, found from the crate root so that `cargo run` and
+/// `cargo test` work from any directory.
+const STATIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+
+/// The whole application, with a fresh session store sized by `config`.
+pub fn app(config: &Config) -> Router {
+    let capacity = usize::try_from(config.max_sessions).unwrap_or(usize::MAX);
+    app_with_store(config, BoundedStore::new(capacity))
+}
+
+/// The whole application around a given store, so tests can watch it.
+/// Spawns the store's expiry sweep, so it must run inside a Tokio runtime.
+pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
+    store.spawn_purger(sweep_interval(config.idle_timeout()));
+    let idle = time::Duration::seconds(i64::try_from(config.idle_timeout).unwrap_or(i64::MAX));
+    // tower-sessions' defaults differ (`id`, SameSite=Strict, Secure): each
+    // attribute is set here as the demo documents it.
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let session_routes = Router::new()
+        .route("/", get(page::index))
+        .route("/get-session-data", get(session_api::get_session_data))
+        .route(
+            "/update-session-data",
+            post(session_api::update_session_data),
+        )
+        .route("/regenerate-session", post(session_api::regenerate_session))
+        .route("/clear-session", post(session_api::clear_session))
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(sessions)
+        .layer(middleware::from_fn(cookies::echo_set_cookie))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(session_lock::SessionLocks::default()),
+            session_lock::serialize_per_session,
+        ));
+
+    let static_files = ServeDir::new(STATIC_DIR)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(static_fallback.into_service());
+
+    let router = Router::new()
+        .merge(session_routes)
+        .route("/healthz", get(healthz))
+        .nest_service("/static", static_files)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed);
+    security::with_security_headers(router).layer(middleware::from_fn(log_request))
+}
+
+/// Expired sessions are swept twice per idle timeout, between once a second
+/// and once a minute.
+fn sweep_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+/// `GET /healthz`: the process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Missing static files get the JSON 404; other methods than GET and HEAD
+/// the JSON 405 with its `Allow` header.
+async fn static_fallback(method: Method) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        return AppError::NotFound.into_response();
+    }
+    let mut response = AppError::MethodNotAllowed.into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response
+}
+
+/// One log line per request: method, path (never the query or headers, so
+/// never a cookie), status and time taken.
+async fn log_request(req: Request, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,74 @@
+//! Starts the server: options, logging, bind, serve, graceful shutdown.
+
+use std::process::ExitCode;
+
+use ajax_sessions::{app, Config};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::from_args_or_exit();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("ajax_sessions=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let listener = match TcpListener::bind((config.host, config.port)).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!(
+                "error: cannot listen on {}:{}: {err}",
+                config.host, config.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(address) => println!("listening on http://{address}"),
+        Err(err) => {
+            eprintln!("error: cannot read the bound address: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let served = axum::serve(listener, app(&config))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the server then stops accepting and lets
+/// in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,53 @@
+//! `GET /`: the learner's page.
+
+use askama::Template;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::cookies::{cookie_value, THEME_COOKIE};
+use crate::error::AppError;
+use crate::session::AppSession;
+
+/// `templates/index.html`; askama escapes every value it inserts.
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    csrf_token: &'a str,
+    theme: &'a str,
+}
+
+/// Serves the page. The visit counts a page view, and that write is what
+/// creates the session and its cookie on a first visit. The `theme` cookie,
+/// written by the page's script, is rendered into `data-theme` so a reload
+/// shows the chosen theme from the first paint.
+pub async fn index(mut session: AppSession, headers: HeaderMap) -> Result<Response, AppError> {
+    session.record_page_view().await?;
+    let theme = match cookie_value(&headers, THEME_COOKIE) {
+        Some("dark") => "dark",
+        _ => "light",
+    };
+    let page = IndexPage {
+        csrf_token: session.csrf_token().unwrap_or_default(),
+        theme,
+    };
+    render(&page)
+}
+
+/// Renders a template as an HTML response. The page embeds the session's
+/// CSRF token, so no cache may keep it.
+fn render(template: &impl Template) -> Result<Response, AppError> {
+    let html = template
+        .render()
+        .map_err(|err| AppError::Internal(format!("template: {err}")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        html,
+    )
+        .into_response())
+}

@@ -1,0 +1,54 @@
+//! The JSON endpoints that read and change the session. Each answers with
+//! the session's state (see [`crate::session::SessionReply`]).
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::cookies::cookie_names;
+use crate::error::{json_response, AppError};
+use crate::patch::MergePatch;
+use crate::security::VerifiedSession;
+use crate::session::AppSession;
+
+/// `GET /get-session-data`: the session's state. A read counts as activity;
+/// without a live session nothing is created.
+pub async fn get_session_data(
+    mut session: AppSession,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    session.touch().await?;
+    Ok(reply(&session, &headers))
+}
+
+/// `POST /update-session-data`: merges the JSON body into the data
+/// (RFC 7396), creating the session if there is none.
+pub async fn update_session_data(
+    VerifiedSession(mut session): VerifiedSession,
+    headers: HeaderMap,
+    MergePatch(patch): MergePatch,
+) -> Result<Response, AppError> {
+    session.apply_patch(patch).await?;
+    Ok(reply(&session, &headers))
+}
+
+/// `POST /regenerate-session`: a new session id (and CSRF token), same data.
+pub async fn regenerate_session(
+    VerifiedSession(mut session): VerifiedSession,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    session.regenerate().await?;
+    Ok(reply(&session, &headers))
+}
+
+/// `POST /clear-session`: deletes the session and expires its cookie.
+pub async fn clear_session(
+    VerifiedSession(mut session): VerifiedSession,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    session.clear().await?;
+    Ok(reply(&session, &headers))
+}
+
+fn reply(session: &AppSession, headers: &HeaderMap) -> Response {
+    json_response(StatusCode::OK, &session.reply(cookie_names(headers)))
+}

@@ -1,0 +1,244 @@
+//! The typed view of a session. Handlers ask for what they mean
+//! (`record_page_view`, `apply_patch`, `regenerate`, …) and never spell a
+//! store key or unwrap a session call.
+//!
+//! Everything the app keeps lives in one [`SessionState`] under one key of
+//! the tower-sessions record, so a request reads and writes it in one step.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tower_sessions::{Expiry, Session};
+
+use crate::error::AppError;
+use crate::patch::{self, Data};
+
+/// The record key that holds [`SessionState`].
+const STATE_KEY: &str = "state";
+
+/// A read moves the stored expiry (and re-sends the cookie) only once it
+/// would move by more than this share of the idle timeout. Reads in quick
+/// succession then cost no store write; the session still expires between
+/// 90 % and 100 % of the idle timeout after the last request.
+const REFRESH_DIVISOR: u32 = 10;
+
+/// What the app keeps in a session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionState {
+    /// Unix time, seconds.
+    created_at: i64,
+    /// Unix time, milliseconds: when the session expires unless used again.
+    expires_at_ms: i64,
+    page_views: u64,
+    csrf_token: String,
+    data: Data,
+}
+
+/// The request's session: tower-sessions' handle plus the app's state, loaded
+/// once. `state` is `None` when the request carries no live session.
+pub struct AppSession {
+    session: Session,
+    state: Option<SessionState>,
+    idle_timeout: Duration,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AppSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
+        let idle_timeout = match session.expiry() {
+            Some(Expiry::OnInactivity(timeout)) => timeout.try_into().unwrap_or(Duration::ZERO),
+            _ => {
+                return Err(AppError::Internal(
+                    "the session expiry is not idle-based".into(),
+                ))
+            }
+        };
+        // Loading the record also tells whether the cookie named a live
+        // session: tower-sessions forgets an id the store does not know.
+        let state = session.get::<SessionState>(STATE_KEY).await?;
+        let state = state.filter(|_| session.id().is_some());
+        Ok(Self {
+            session,
+            state,
+            idle_timeout,
+        })
+    }
+}
+
+impl AppSession {
+    /// True when the request carried the cookie of a live session.
+    pub fn is_live(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// The session's CSRF token, when there is a live session.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.state.as_ref().map(|state| state.csrf_token.as_str())
+    }
+
+    /// Fails with `no_session` unless there is a live session.
+    pub fn require_live(&self) -> Result<(), AppError> {
+        if self.is_live() {
+            Ok(())
+        } else {
+            Err(AppError::NoSession)
+        }
+    }
+
+    /// Counts a page view, creating the session on the first visit (the
+    /// write is what makes tower-sessions send the cookie).
+    pub async fn record_page_view(&mut self) -> Result<(), AppError> {
+        let state = self.state_or_new();
+        state.page_views += 1;
+        self.write().await
+    }
+
+    /// Counts a read as activity: extends the idle expiry, but writes only
+    /// once the expiry would move by more than a tenth of the timeout.
+    pub async fn touch(&mut self) -> Result<(), AppError> {
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        let moved_ms = self.fresh_expiry_ms() - state.expires_at_ms;
+        let threshold_ms = millis(self.idle_timeout / REFRESH_DIVISOR);
+        if moved_ms > threshold_ms {
+            self.write().await?;
+        }
+        Ok(())
+    }
+
+    /// Applies a merge patch to the data, creating the session if there is
+    /// none. A patch that would break a limit changes nothing.
+    pub async fn apply_patch(&mut self, patch: Data) -> Result<(), AppError> {
+        let current = self.state.as_ref().map(|state| &state.data);
+        let merged = patch::apply_patch(current.unwrap_or(&Data::new()), patch)?;
+        self.state_or_new().data = merged;
+        self.write().await
+    }
+
+    /// Gives the session a new id and a new CSRF token, keeping its data.
+    /// The old id is deleted from the store, so it finds nothing afterwards.
+    pub async fn regenerate(&mut self) -> Result<(), AppError> {
+        self.require_live()?;
+        self.session.cycle_id().await?;
+        if let Some(state) = &mut self.state {
+            state.csrf_token = new_csrf_token();
+        }
+        self.write().await
+    }
+
+    /// Deletes the session from the store; tower-sessions then expires the
+    /// cookie. (`flush`, not `delete`: after `delete` the layer would save
+    /// the still-loaded record again.)
+    pub async fn clear(&mut self) -> Result<(), AppError> {
+        self.require_live()?;
+        self.session.flush().await?;
+        self.state = None;
+        Ok(())
+    }
+
+    /// The reply shared by the JSON endpoints.
+    pub fn reply<'a>(&'a self, cookies_received: Vec<&'a str>) -> SessionReply<'a> {
+        match &self.state {
+            Some(state) => SessionReply {
+                session: SessionSummary {
+                    active: true,
+                    created_at: format_time(state.created_at * 1000),
+                    expires_at: format_time(state.expires_at_ms),
+                    page_views: Some(state.page_views),
+                },
+                data: Cow::Borrowed(&state.data),
+                csrf_token: Some(&state.csrf_token),
+                cookies_received,
+            },
+            None => SessionReply {
+                session: SessionSummary::default(),
+                data: Cow::Owned(Data::new()),
+                csrf_token: None,
+                cookies_received,
+            },
+        }
+    }
+
+    fn state_or_new(&mut self) -> &mut SessionState {
+        self.state.get_or_insert_with(|| SessionState {
+            created_at: OffsetDateTime::now_utc().unix_timestamp(),
+            expires_at_ms: 0,
+            page_views: 0,
+            csrf_token: new_csrf_token(),
+            data: Data::new(),
+        })
+    }
+
+    /// When the session would expire if it were saved now.
+    fn fresh_expiry_ms(&self) -> i64 {
+        let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        i64::try_from(now_ms)
+            .unwrap_or(i64::MAX)
+            .saturating_add(millis(self.idle_timeout))
+    }
+
+    async fn write(&mut self) -> Result<(), AppError> {
+        let expires_at_ms = self.fresh_expiry_ms();
+        let Some(state) = &mut self.state else {
+            return Ok(());
+        };
+        state.expires_at_ms = expires_at_ms;
+        self.session.insert(STATE_KEY, &*state).await?;
+        Ok(())
+    }
+}
+
+/// The JSON shape of `GET /get-session-data` and the endpoints that change
+/// the session.
+#[derive(Debug, Serialize)]
+pub struct SessionReply<'a> {
+    session: SessionSummary,
+    data: Cow<'a, Data>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<&'a str>,
+    cookies_received: Vec<&'a str>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct SessionSummary {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_views: Option<u64>,
+}
+
+/// 256 random bits, URL-safe base64: unguessable, and safe in a header and
+/// an HTML attribute.
+fn new_csrf_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Unix milliseconds as RFC 3339 in UTC, to the second.
+fn format_time(unix_ms: i64) -> Option<String> {
+    let time = OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000)).ok()?;
+    time.format(&Rfc3339).ok()
+}
