@@ -1,0 +1,99 @@
+//! The binary's options, start-up line and shutdown, as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_ajax-sessions");
+
+#[test]
+fn help_names_every_option_and_its_variable() {
+    let output = Command::new(BINARY).arg("--help").output().expect("run --help");
+
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in [
+        "--host",
+        "HOST",
+        "--port",
+        "PORT",
+        "--idle-timeout",
+        "SESSION_IDLE_TIMEOUT",
+        "--max-sessions",
+        "MAX_SESSIONS",
+        "--secure-cookies",
+        "SECURE_COOKIES",
+    ] {
+        assert!(help.contains(word), "{word} in:\n{help}");
+    }
+}
+
+#[test]
+fn a_bad_option_value_exits_non_zero_with_one_line() {
+    for args in [
+        &["--port", "seventy"][..],
+        &["--idle-timeout", "0"][..],
+        &["--max-sessions", "-5"][..],
+        &["--host", "not an address"][..],
+        &["--no-such-flag"][..],
+    ] {
+        let output = Command::new(BINARY).args(args).output().expect("run");
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_bad_environment_value_exits_non_zero() {
+    let output = Command::new(BINARY)
+        .env("PORT", "http")
+        .output()
+        .expect("run");
+
+    assert!(!output.status.success());
+}
+
+#[tokio::test]
+async fn port_zero_prints_the_real_address_and_sigterm_stops_cleanly() {
+    let mut child = Command::new(BINARY)
+        .args(["--port", "0"])
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    let port: u16 = address
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    assert_ne!(port, 0);
+    let health = reqwest::get(format!("http://{address}/healthz"))
+        .await
+        .expect("GET /healthz");
+    assert_eq!(health.text().await.expect("body"), "ok");
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}

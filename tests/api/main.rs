@@ -1,0 +1,14 @@
+//! Integration tests: the app over real HTTP, as a browser or curl sees it.
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod cookie;
+mod csrf;
+mod endpoints;
+mod headers;
+mod helpers;
+mod hostile_cookies;
+mod lifecycle;
+mod properties;
+mod store_bound;
