@@ -19,7 +19,11 @@ async fn assert_refused(app: &TestApp, reply: Reply, status: u16, code: &str) {
     assert_eq!(reply.status, status, "{code}: {}", reply.text);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.error_code(), code);
-    assert_eq!(app.data().await, json!({"kept": 1}), "data unchanged after {code}");
+    assert_eq!(
+        app.data().await,
+        json!({"kept": 1}),
+        "data unchanged after {code}"
+    );
 }
 
 #[tokio::test]
@@ -46,14 +50,23 @@ async fn a_body_that_is_not_declared_json_is_415() {
         .send()
         .await
         .expect("POST");
-    assert_refused(&app, Reply::read(response).await, 415, "unsupported_media_type").await;
+    assert_refused(
+        &app,
+        Reply::read(response).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn json_with_a_charset_and_merge_patch_json_are_accepted() {
     let (app, token) = session_with_data().await;
 
-    for content_type in ["application/json; charset=utf-8", "application/merge-patch+json"] {
+    for content_type in [
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ] {
         let reply = app
             .update_raw(content_type, br#"{"b": 2}"#.to_vec(), Some(&token))
             .await;
@@ -67,10 +80,17 @@ async fn malformed_json_is_400_with_line_and_column() {
     let (app, token) = session_with_data().await;
 
     let reply = app
-        .update_raw("application/json", b"{\n  \"a\": tru".to_vec(), Some(&token))
+        .update_raw(
+            "application/json",
+            b"{\n  \"a\": tru".to_vec(),
+            Some(&token),
+        )
         .await;
 
-    let message = reply.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(message.contains("line 2"), "{message}");
     assert!(message.contains("column"), "{message}");
     assert_refused(&app, reply, 400, "invalid_json").await;
@@ -111,9 +131,17 @@ async fn an_empty_or_overlong_key_is_422() {
     let (app, token) = session_with_data().await;
     let long_key = "k".repeat(limits::MAX_KEY_BYTES + 1);
 
-    for patch in [json!({"": 1}), json!({ long_key: 1 }), json!({"ok": {"": 1}})] {
+    for patch in [
+        json!({"": 1}),
+        json!({ long_key: 1 }),
+        json!({"ok": {"": 1}}),
+    ] {
         let reply = app
-            .update_raw("application/json", patch.to_string().into_bytes(), Some(&token))
+            .update_raw(
+                "application/json",
+                patch.to_string().into_bytes(),
+                Some(&token),
+            )
             .await;
         assert_refused(&app, reply, 422, "invalid_key").await;
     }

@@ -8,7 +8,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_ajax-sessions");
 
 #[test]
 fn help_names_every_option_and_its_variable() {
-    let output = Command::new(BINARY).arg("--help").output().expect("run --help");
+    let output = Command::new(BINARY)
+        .arg("--help")
+        .output()
+        .expect("run --help");
 
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
@@ -85,14 +88,20 @@ async fn port_zero_prints_the_real_address_and_sigterm_stops_cleanly() {
     assert_eq!(health.text().await.expect("body"), "ok");
 
     let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");

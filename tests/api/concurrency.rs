@@ -26,7 +26,10 @@ async fn fifty_parallel_updates_with_distinct_keys_all_survive_every_trial() {
         }))
         .await;
 
-        assert!(replies.iter().all(|status| *status == 200), "trial {trial}: {replies:?}");
+        assert!(
+            replies.iter().all(|status| *status == 200),
+            "trial {trial}: {replies:?}"
+        );
         let data = app.data().await;
         let kept = data.as_object().map_or(0, |object| object.len());
         assert_eq!(kept, PARALLEL, "trial {trial}: kept {kept} of {PARALLEL}");

@@ -22,10 +22,19 @@ async fn the_first_page_visit_sets_the_session_cookie_with_the_documented_attrib
     let cookie = page.session_set_cookie().expect("a session cookie");
     let attributes = attributes(&cookie);
     for expected in ["httponly", "samesite=lax", "path=/", "max-age=1800"] {
-        assert!(attributes.iter().any(|a| a == expected), "{expected} in {cookie}");
+        assert!(
+            attributes.iter().any(|a| a == expected),
+            "{expected} in {cookie}"
+        );
     }
-    assert!(!attributes.iter().any(|a| a == "secure"), "no Secure by default: {cookie}");
-    assert!(!attributes.iter().any(|a| a.starts_with("domain")), "no Domain: {cookie}");
+    assert!(
+        !attributes.iter().any(|a| a == "secure"),
+        "no Secure by default: {cookie}"
+    );
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain")),
+        "no Domain: {cookie}"
+    );
 }
 
 #[tokio::test]
@@ -56,7 +65,10 @@ async fn secure_cookies_adds_the_secure_attribute() {
 
     let cookie = app.get_page().await.session_set_cookie().expect("a cookie");
 
-    assert!(attributes(&cookie).iter().any(|a| a == "secure"), "{cookie}");
+    assert!(
+        attributes(&cookie).iter().any(|a| a == "secure"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -69,7 +81,10 @@ async fn the_cookie_lifetime_follows_the_idle_timeout() {
 
     let cookie = app.get_page().await.session_set_cookie().expect("a cookie");
 
-    assert!(attributes(&cookie).iter().any(|a| a == "max-age=60"), "{cookie}");
+    assert!(
+        attributes(&cookie).iter().any(|a| a == "max-age=60"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +124,10 @@ async fn the_session_id_never_appears_in_a_response_body() {
     let id = app.session_id().expect("a session id");
     let data = app.get_session_data().await;
     let update = app.update(&serde_json::json!({"k": "v"})).await;
-    let echo = page.header("x-set-cookie-echo").unwrap_or_default().to_owned();
+    let echo = page
+        .header("x-set-cookie-echo")
+        .unwrap_or_default()
+        .to_owned();
 
     for body in [&page.text, &data.text, &update.text] {
         assert!(!body.contains(&id));

@@ -11,9 +11,14 @@ async fn the_page_carries_the_csrf_token_and_the_default_theme() {
     let page = app.get_page().await;
     let token = app.csrf_token().await.expect("a token");
 
-    assert!(page.text.contains(&format!("<meta name=\"csrf-token\" content=\"{token}\">")));
+    assert!(page
+        .text
+        .contains(&format!("<meta name=\"csrf-token\" content=\"{token}\">")));
     assert!(page.text.contains("data-theme=\"light\""));
-    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
 }
 
 #[tokio::test]
@@ -40,7 +45,10 @@ async fn data_round_trips_through_the_session() {
     assert_eq!(body["session"]["active"], true);
     for member in ["created_at", "expires_at"] {
         let text = body["session"][member].as_str().expect(member);
-        assert!(text.ends_with('Z') && text.contains('T'), "{member}: {text}");
+        assert!(
+            text.ends_with('Z') && text.contains('T'),
+            "{member}: {text}"
+        );
     }
 }
 
@@ -153,7 +161,10 @@ async fn a_wrong_method_is_405_with_allow() {
             .await
             .expect("request");
         assert_eq!(response.status(), 405, "{method} {path}");
-        let allow = response.headers()["allow"].to_str().expect("ASCII").to_owned();
+        let allow = response.headers()["allow"]
+            .to_str()
+            .expect("ASCII")
+            .to_owned();
         assert!(allow.contains(allowed), "{method} {path}: {allow}");
         let body: serde_json::Value = response.json().await.expect("JSON");
         assert_eq!(body["error"]["code"], "method_not_allowed");
@@ -178,7 +189,13 @@ async fn static_assets_are_served() {
     let style = app.get("/static/style.css").await;
 
     assert_eq!(script.status, 200);
-    assert!(script.header("content-type").unwrap_or_default().contains("javascript"));
+    assert!(script
+        .header("content-type")
+        .unwrap_or_default()
+        .contains("javascript"));
     assert_eq!(style.status, 200);
-    assert!(style.header("content-type").unwrap_or_default().contains("text/css"));
+    assert!(style
+        .header("content-type")
+        .unwrap_or_default()
+        .contains("text/css"));
 }

@@ -51,10 +51,15 @@ impl Reply {
     pub fn error_code(&self) -> String {
         let body = self.json();
         assert!(
-            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "an error has a message: {body}"
         );
-        body["error"]["code"].as_str().expect("error.code").to_owned()
+        body["error"]["code"]
+            .as_str()
+            .expect("error.code")
+            .to_owned()
     }
 
     /// Every `Set-Cookie` header.

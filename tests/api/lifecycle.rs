@@ -21,7 +21,10 @@ async fn regenerate_issues_a_new_id_keeps_the_data_and_retires_the_old_id() {
     let cookie = reply.session_set_cookie().expect("a new cookie");
     let new_id = app.session_id().expect("a session id");
     assert_ne!(new_id, old_id);
-    assert!(cookie.starts_with(&format!("session_id={new_id};")), "{cookie}");
+    assert!(
+        cookie.starts_with(&format!("session_id={new_id};")),
+        "{cookie}"
+    );
     let body = reply.json();
     assert_eq!(body["data"], json!({"kept": "yes"}));
     assert_eq!(body["session"]["active"], true);
@@ -50,7 +53,10 @@ async fn clear_deletes_the_session_and_expires_the_cookie() {
     let cookie = reply.session_set_cookie().expect("an expiring cookie");
     let lower = cookie.to_ascii_lowercase();
     assert!(lower.starts_with("session_id=;"), "{cookie}");
-    assert!(lower.contains("max-age=0") || lower.contains("expires="), "{cookie}");
+    assert!(
+        lower.contains("max-age=0") || lower.contains("expires="),
+        "{cookie}"
+    );
     assert_eq!(app.session_id(), None, "the client dropped the cookie");
     assert_eq!(app.store.stats().live, 0);
     let old = app
@@ -83,7 +89,10 @@ async fn regenerate_and_clear_need_a_live_session_and_its_token() {
         assert_eq!(reply.status, 403, "{path}");
         assert_eq!(reply.error_code(), "csrf_token_missing");
     }
-    assert_eq!(app.get_session_data().await.json()["session"]["active"], true);
+    assert_eq!(
+        app.get_session_data().await.json()["session"]["active"],
+        true
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Integration tests: the app over real HTTP, as a browser or curl sees it.
 
 mod bad_input;
+mod browser;
 mod cli;
 mod concurrency;
 mod cookie;

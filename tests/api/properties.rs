@@ -86,9 +86,7 @@ fn over_http_a_refused_body_changes_nothing_and_an_accepted_one_merges_exactly()
         app.get_page().await;
         app
     });
-    let token = runtime
-        .block_on(app.csrf_token())
-        .expect("a token");
+    let token = runtime.block_on(app.csrf_token()).expect("a token");
 
     let mut runner = TestRunner::new(ProptestConfig::with_cases(128));
     let outcome = runner.run(&body(), |body| {

@@ -38,7 +38,10 @@ async fn a_flood_of_new_sessions_stays_bounded_and_spares_returning_sessions() {
     }
 
     let stats = app.store.stats();
-    assert!(highest <= MAX_SESSIONS as usize, "live count reached {highest}");
+    assert!(
+        highest <= MAX_SESSIONS as usize,
+        "live count reached {highest}"
+    );
     assert_eq!(stats.live, MAX_SESSIONS as usize);
     assert!(stats.evictions >= (FLOOD as u64 + 1 - MAX_SESSIONS));
     assert_eq!(app.data().await, json!({"regular": true}));
