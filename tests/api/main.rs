@@ -13,3 +13,4 @@ mod hostile_cookies;
 mod lifecycle;
 mod properties;
 mod store_bound;
+mod walkthrough;
