@@ -1,10 +1,13 @@
 //! Reading the `Cookie` request header, and echoing `Set-Cookie` for the page.
 
-use axum::extract::Request;
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
+use serde::{Serialize, Serializer};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "session_id";
@@ -20,9 +23,13 @@ pub static SET_COOKIE_ECHO: HeaderName = HeaderName::from_static("x-set-cookie-e
 /// Pairs without `=` or with an empty name are skipped; headers that are
 /// not visible ASCII are ignored.
 pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
-    headers
-        .get_all(COOKIE)
-        .iter()
+    pairs_of(headers.get_all(COOKIE).iter())
+}
+
+fn pairs_of<'a>(
+    cookie_headers: impl Iterator<Item = &'a HeaderValue>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    cookie_headers
         .filter_map(|value| value.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| {
@@ -32,15 +39,49 @@ pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         })
 }
 
-/// The names of the cookies sent, in order. Values are never collected, so
-/// they cannot leak into a reply.
-pub fn cookie_names(headers: &HeaderMap) -> Vec<&str> {
-    cookie_pairs(headers).map(|(name, _)| name).collect()
+/// The `Cookie` headers of a request, for handlers. Cloning a header value
+/// shares its bytes, so taking them costs no copy.
+#[derive(Debug, Default)]
+pub struct ReceivedCookies(Vec<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReceivedCookies {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self(
+            parts.headers.get_all(COOKIE).iter().cloned().collect(),
+        ))
+    }
 }
 
-/// The value of the first cookie with this name.
-pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    cookie_pairs(headers).find_map(|(n, value)| (n == name).then_some(value))
+impl ReceivedCookies {
+    /// The names of the cookies sent, in order. Values are never exposed
+    /// here, so they cannot leak into a reply.
+    pub fn names(&self) -> CookieNames<'_> {
+        CookieNames(self)
+    }
+
+    /// The value of the first cookie with this name.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        pairs_of(self.0.iter()).find_map(|(n, value)| (n == name).then_some(value))
+    }
+}
+
+/// The cookie names of a request; serializes as a JSON array of strings.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieNames<'a>(&'a ReceivedCookies);
+
+impl<'a> CookieNames<'a> {
+    /// The names, in the order sent.
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        pairs_of(self.0 .0.iter()).map(|(name, _)| name)
+    }
+}
+
+impl Serialize for CookieNames<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// Removes every cookie called `name` from the request, keeping the others.
@@ -57,11 +98,13 @@ pub fn remove_cookie(headers: &mut HeaderMap, name: &str) {
     }
 }
 
-/// Middleware: repeats each `Set-Cookie` in `X-Set-Cookie-Echo`, with the
-/// session id's value redacted, so the page's request log can show what the
-/// server told the browser to store.
-pub async fn echo_set_cookie(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+/// Repeats each `Set-Cookie` in `X-Set-Cookie-Echo`, with the session id's
+/// value redacted, so the page's request log can show what the server told
+/// the browser to store (used as a `MapResponse` layer).
+pub fn echo_set_cookie(mut response: Response) -> Response {
+    if !response.headers().contains_key(SET_COOKIE) {
+        return response;
+    }
     let echoes: Vec<HeaderValue> = response
         .headers()
         .get_all(SET_COOKIE)
@@ -100,18 +143,27 @@ mod tests {
         map
     }
 
+    fn received(values: &[&str]) -> ReceivedCookies {
+        ReceivedCookies(headers(values).get_all(COOKIE).iter().cloned().collect())
+    }
+
     #[test]
     fn names_come_in_the_order_sent_across_headers() {
-        let map = headers(&["b=1; a=2", "c=3;;=x; noequals; d="]);
-        assert_eq!(cookie_names(&map), ["b", "a", "c", "d"]);
+        let cookies = received(&["b=1; a=2", "c=3;;=x; noequals; d="]);
+        let names: Vec<&str> = cookies.names().iter().collect();
+        assert_eq!(names, ["b", "a", "c", "d"]);
+        assert_eq!(
+            serde_json::to_string(&cookies.names()).unwrap(),
+            r#"["b","a","c","d"]"#
+        );
     }
 
     #[test]
     fn values_are_found_by_name() {
-        let map = headers(&["theme=dark; session_id=abc"]);
-        assert_eq!(cookie_value(&map, "session_id"), Some("abc"));
-        assert_eq!(cookie_value(&map, "theme"), Some("dark"));
-        assert_eq!(cookie_value(&map, "other"), None);
+        let cookies = received(&["theme=dark; session_id=abc"]);
+        assert_eq!(cookies.value("session_id"), Some("abc"));
+        assert_eq!(cookies.value("theme"), Some("dark"));
+        assert_eq!(cookies.value("other"), None);
     }
 
     #[test]

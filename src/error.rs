@@ -160,8 +160,9 @@ impl IntoResponse for AppError {
 /// A JSON response with `Cache-Control: no-store`: session state must never
 /// be kept by a shared cache or replayed from the browser's cache.
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (
+    let mut bytes = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => (
             status,
             [
                 (

@@ -6,7 +6,7 @@
 //! A request to a session route passes these layers, outermost first:
 //!
 //! 1. request log (one line per request);
-//! 2. security headers (CSP, nosniff, Referrer-Policy) on every response;
+//! 2. [`security::add_security_headers`] (CSP, nosniff, Referrer-Policy) on every response;
 //! 3. [`session_lock`]: one request at a time per session, around load and save;
 //! 4. [`cookies::echo_set_cookie`]: repeats `Set-Cookie`, id redacted, for the page;
 //! 5. tower-sessions: reads the `session_id` cookie, loads lazily from
@@ -33,6 +33,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower::util::MapResponseLayer;
+use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -70,6 +72,18 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
         .with_secure(config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(idle));
 
+    // One `layer` call per stack: axum boxes each layer it is given around
+    // every route and clones it per request, so a stack costs one box.
+    let session_stack = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            Arc::new(session_lock::SessionLocks::default()),
+            session_lock::serialize_per_session,
+        ))
+        .layer(MapResponseLayer::new(
+            cookies::echo_set_cookie as fn(Response) -> Response,
+        ))
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES));
     let session_routes = Router::new()
         .route("/", get(page::index))
         .route("/get-session-data", get(session_api::get_session_data))
@@ -79,25 +93,25 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
         )
         .route("/regenerate-session", post(session_api::regenerate_session))
         .route("/clear-session", post(session_api::clear_session))
-        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
-        .layer(sessions)
-        .layer(middleware::from_fn(cookies::echo_set_cookie))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(session_lock::SessionLocks::default()),
-            session_lock::serialize_per_session,
-        ));
+        .layer(session_stack);
 
     let static_files = ServeDir::new(STATIC_DIR)
         .call_fallback_on_method_not_allowed(true)
         .fallback(static_fallback.into_service());
 
-    let router = Router::new()
+    Router::new()
         .merge(session_routes)
         .route("/healthz", get(healthz))
         .nest_service("/static", static_files)
         .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed);
-    security::with_security_headers(router).layer(middleware::from_fn(log_request))
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(log_request))
+                .layer(MapResponseLayer::new(
+                    security::add_security_headers as fn(Response) -> Response,
+                )),
+        )
 }
 
 /// Expired sessions are swept twice per idle timeout, between once a second

@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
 
+use crate::cookies::CookieNames;
 use crate::error::AppError;
 use crate::patch::{self, Data};
 
@@ -152,7 +153,7 @@ impl AppSession {
     }
 
     /// The reply shared by the JSON endpoints.
-    pub fn reply<'a>(&'a self, cookies_received: Vec<&'a str>) -> SessionReply<'a> {
+    pub fn reply<'a>(&'a self, cookies_received: CookieNames<'a>) -> SessionReply<'a> {
         match &self.state {
             Some(state) => SessionReply {
                 session: SessionSummary {
@@ -211,7 +212,7 @@ pub struct SessionReply<'a> {
     data: Cow<'a, Data>,
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<&'a str>,
-    cookies_received: Vec<&'a str>,
+    cookies_received: CookieNames<'a>,
 }
 
 #[derive(Debug, Default, Serialize)]

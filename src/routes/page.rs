@@ -1,10 +1,10 @@
 //! `GET /`: the learner's page.
 
 use askama::Template;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::cookies::{cookie_value, THEME_COOKIE};
+use crate::cookies::{ReceivedCookies, THEME_COOKIE};
 use crate::error::AppError;
 use crate::session::AppSession;
 
@@ -20,9 +20,12 @@ struct IndexPage<'a> {
 /// creates the session and its cookie on a first visit. The `theme` cookie,
 /// written by the page's script, is rendered into `data-theme` so a reload
 /// shows the chosen theme from the first paint.
-pub async fn index(mut session: AppSession, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn index(
+    mut session: AppSession,
+    cookies: ReceivedCookies,
+) -> Result<Response, AppError> {
     session.record_page_view().await?;
-    let theme = match cookie_value(&headers, THEME_COOKIE) {
+    let theme = match cookies.value(THEME_COOKIE) {
         Some("dark") => "dark",
         _ => "light",
     };
