@@ -2,8 +2,9 @@
 //! (`record_page_view`, `apply_patch`, `regenerate`, …) and never spell a
 //! store key or unwrap a session call.
 //!
-//! Everything the app keeps lives in one [`SessionState`] under one key of
-//! the tower-sessions record, so a request reads and writes it in one step.
+//! Everything the app keeps lives in one [`SessionState`], stored as one
+//! JSON string under one key of the tower-sessions record: a request reads
+//! and writes it in one step, and the store keeps it without re-encoding.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -70,8 +71,14 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
         };
         // Loading the record also tells whether the cookie named a live
         // session: tower-sessions forgets an id the store does not know.
-        let state = session.get::<SessionState>(STATE_KEY).await?;
-        let state = state.filter(|_| session.id().is_some());
+        let text = session.get::<String>(STATE_KEY).await?;
+        let state = match text.filter(|_| session.id().is_some()) {
+            Some(text) => Some(
+                serde_json::from_str::<SessionState>(&text)
+                    .map_err(|err| AppError::Internal(format!("stored session state: {err}")))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             session,
             state,
@@ -199,7 +206,11 @@ impl AppSession {
             return Ok(());
         };
         state.expires_at_ms = expires_at_ms;
-        self.session.insert(STATE_KEY, &*state).await?;
+        let text = serde_json::to_string(state)
+            .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+        self.session
+            .insert_value(STATE_KEY, serde_json::Value::String(text))
+            .await?;
         Ok(())
     }
 }

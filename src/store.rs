@@ -21,15 +21,20 @@
 //! brand-new session whose second request arrives after a flood of more than
 //! 20 % of the capacity has pushed it out starts over with a fresh session.
 //!
-//! Records are kept as their JSON bytes, a few hundred bytes per session,
-//! rather than as `serde_json` trees, which take several times that.
+//! Records are kept compact, a few hundred bytes per session, rather than as
+//! `serde_json` trees, which take several times that: a record whose data is
+//! a single string (the app keeps its whole state as one JSON string) is kept
+//! as that string, so loading it builds no tree and parses nothing; any other
+//! record is kept as its JSON bytes.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use lru::LruCache;
+use serde_json::Value;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -61,8 +66,16 @@ struct Segments {
 #[derive(Debug)]
 struct Entry {
     expires_at: OffsetDateTime,
-    /// `Record::data` as JSON.
-    data: Box<[u8]>,
+    data: Payload,
+}
+
+/// `Record::data`, compacted.
+#[derive(Debug)]
+enum Payload {
+    /// One key whose value is a string: kept as is.
+    Text { key: Box<str>, value: Box<str> },
+    /// Anything else, as JSON.
+    Json(Box<[u8]>),
 }
 
 /// Counters for logs and tests.
@@ -157,11 +170,21 @@ impl BoundedStore {
     }
 
     fn entry_for(record: &Record) -> session_store::Result<Entry> {
-        let data = serde_json::to_vec(&record.data)
-            .map_err(|err| session_store::Error::Encode(err.to_string()))?;
+        let mut fields = record.data.iter();
+        let data = match (fields.next(), fields.next()) {
+            (Some((key, Value::String(value))), None) => Payload::Text {
+                key: key.as_str().into(),
+                value: value.as_str().into(),
+            },
+            _ => Payload::Json(
+                serde_json::to_vec(&record.data)
+                    .map_err(|err| session_store::Error::Encode(err.to_string()))?
+                    .into_boxed_slice(),
+            ),
+        };
         Ok(Entry {
             expires_at: record.expiry_date,
-            data: data.into_boxed_slice(),
+            data,
         })
     }
 }
@@ -263,8 +286,13 @@ impl SessionStore for BoundedStore {
 }
 
 fn decode(id: &Id, entry: &Entry) -> session_store::Result<Record> {
-    let data = serde_json::from_slice(&entry.data)
-        .map_err(|err| session_store::Error::Decode(err.to_string()))?;
+    let data = match &entry.data {
+        Payload::Text { key, value } => {
+            HashMap::from([(key.to_string(), Value::String(value.to_string()))])
+        }
+        Payload::Json(bytes) => serde_json::from_slice(bytes)
+            .map_err(|err| session_store::Error::Decode(err.to_string()))?,
+    };
     Ok(Record {
         id: *id,
         data,
@@ -298,6 +326,29 @@ mod tests {
         store.create(&mut original).await.unwrap();
         let loaded = store.load(&original.id).await.unwrap().unwrap();
         assert_eq!(loaded, original);
+    }
+
+    #[tokio::test]
+    async fn single_string_and_general_records_both_round_trip() {
+        let store = BoundedStore::new(10);
+        let mut text = record(time::Duration::minutes(5));
+        text.data = [("state".to_owned(), json!("{\"a\":1}"))]
+            .into_iter()
+            .collect();
+        let mut general = record(time::Duration::minutes(5));
+        general.data = [
+            ("a".to_owned(), json!({"b": [1, null]})),
+            ("c".to_owned(), json!("d")),
+        ]
+        .into_iter()
+        .collect();
+        for original in [&mut text, &mut general] {
+            store.create(original).await.unwrap();
+            assert_eq!(
+                &store.load(&original.id).await.unwrap().unwrap(),
+                &*original
+            );
+        }
     }
 
     #[tokio::test]

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Benchmarks the session endpoints against a bare axum route (the ceiling).
+# One command, from a clean clone:   bench/run.sh
+#
+# Server and ceiling are pinned to CPU 0, wrk to CPU 1, 32 connections.
+# The three targets are measured interleaved over ROUNDS rounds (default 3)
+# of DURATION seconds (default 5) each; medians are reported. Then: RSS per
+# session over 20,000 new sessions, start-up time to the `listening on`
+# line, and the page's total bytes. See BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-5}"
+CONNECTIONS=32
+SESSIONS=20000
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
+  echo "installing wrk, curl and python3"
+  apt-get update -q && apt-get install -y -q --no-install-recommends wrk curl python3
+fi
+if [ "$(nproc)" -lt 2 ]; then
+  echo "needs 2 CPUs: one for the server, one for the load" >&2
+  exit 1
+fi
+
+cargo build --release --quiet --bin ajax-sessions --example bench_ceiling
+SERVER=target/release/ajax-sessions
+CEILING=target/release/examples/bench_ceiling
+
+# start NAME COMMAND...: starts a pinned server, waits for its address.
+start() {
+  local name="$1"
+  shift
+  taskset -c 0 "$@" >"$WORK/$name.out" 2>/dev/null &
+  PIDS+=("$!")
+  for _ in $(seq 200); do
+    if grep -q '^listening on ' "$WORK/$name.out"; then
+      sed -n 's/^listening on //p' "$WORK/$name.out"
+      return
+    fi
+    sleep 0.02
+  done
+  echo "$name did not start" >&2
+  exit 1
+}
+
+APP_URL="$(start app "$SERVER" --port 0)"
+CEILING_URL="$(start ceiling "$CEILING" 0)"
+
+# A live session, its cookie and its token.
+curl -s -c "$WORK/jar" -o /dev/null "$APP_URL/"
+SESSION_ID="$(awk -F '\t' '$6 == "session_id" { print $7 }' "$WORK/jar")"
+TOKEN="$(curl -s -b "$WORK/jar" "$APP_URL/get-session-data" | sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p')"
+curl -s -b "$WORK/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $TOKEN" \
+  -d '{"color":"blue"}' -o /dev/null "$APP_URL/update-session-data"
+cat >"$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"color":"blue"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-CSRF-Token"] = "$TOKEN"
+wrk.headers["Cookie"] = "session_id=$SESSION_ID"
+LUA
+
+# load NAME ARGS...: one wrk run; appends "rps p50_us p99_us" to NAME.txt.
+load() {
+  local name="$1"
+  shift
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" >"$WORK/wrk.txt"
+  python3 - "$WORK/wrk.txt" >>"$WORK/$name.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def micros(label):
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", text).groups()
+    return float(value) * {"us": 1, "ms": 1000, "s": 1e6}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if errors:
+    sys.exit(f"{errors.group(1)} non-2xx responses")
+print(rps, micros("50%"), micros("99%"))
+PY
+}
+
+echo "warming up"
+DURATION=2 load warmup -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data"
+DURATION=2 load warmup "$CEILING_URL/get-session-data"
+for round in $(seq "$ROUNDS"); do
+  echo "round $round of $ROUNDS"
+  load get -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data"
+  load post -s "$WORK/post.lua" "$APP_URL/update-session-data"
+  load ceiling "$CEILING_URL/get-session-data"
+done
+
+# RSS per session, on a fresh server.
+RSS_URL="$(start rss "$SERVER" --port 0)"
+RSS_PID="${PIDS[-1]}"
+python3 - "$RSS_URL" "$RSS_PID" "$SESSIONS" >"$WORK/rss.txt" <<'PY'
+import http.client, sys, urllib.parse
+url, pid, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host = urllib.parse.urlparse(url)
+def rss_kib():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+def new_sessions(n):
+    conn = http.client.HTTPConnection(host.hostname, host.port)
+    for _ in range(n):
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200 and response.getheader("Set-Cookie")
+    conn.close()
+new_sessions(2000)  # warm-up: allocator arenas, buffers
+before = rss_kib()
+new_sessions(count)
+after = rss_kib()
+print(before, after, (after - before) * 1024 / count)
+PY
+
+# Start-up: from exec to the `listening on` line, median of 5.
+STARTUP_MS="$(python3 - "$SERVER" <<'PY'
+import subprocess, sys, time, statistics
+samples = []
+for _ in range(5):
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.argv[1], "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    line = process.stdout.readline()
+    samples.append((time.perf_counter() - started) * 1000)
+    assert line.startswith(b"listening on "), line
+    process.terminate()
+    process.wait()
+print(f"{statistics.median(samples):.1f}")
+PY
+)"
+
+PAGE_BYTES=0
+for path in / /static/app.js /static/style.css; do
+  size="$(curl -s -o /dev/null -w '%{size_download}' "$APP_URL$path")"
+  PAGE_BYTES=$((PAGE_BYTES + size))
+done
+
+python3 - "$WORK" "$STARTUP_MS" "$PAGE_BYTES" "$ROUNDS" <<'PY'
+import statistics, sys
+work, startup_ms, page_bytes, rounds = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def medians(name):
+    rows = [list(map(float, line.split())) for line in open(f"{work}/{name}.txt")]
+    return [statistics.median(column) for column in zip(*rows)]
+get, post, ceiling = medians("get"), medians("post"), medians("ceiling")
+before, after, per_session = open(f"{work}/rss.txt").read().split()
+per_session = float(per_session)
+print()
+print(f"medians of {rounds} interleaved rounds; server on CPU 0, wrk on CPU 1, 32 connections")
+print()
+print("| target | req/s | p50 | p99 | vs ceiling |")
+print("|---|---:|---:|---:|---:|")
+for label, row in (("a. GET /get-session-data (live session)", get),
+                   ("b. POST /update-session-data (live session, token)", post),
+                   ("c. ceiling: bare axum route, same JSON", ceiling)):
+    print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms | {row[0] / ceiling[0]:.2f}x |")
+print()
+print(f"RSS per session: {per_session:,.0f} bytes ({int(before):,} KiB -> {int(after):,} KiB over 20,000 sessions)")
+print(f"start-up to 'listening on': {startup_ms:.1f} ms")
+print(f"page (HTML + JS + CSS): {page_bytes:,} bytes")
+print()
+checks = [
+    ("GET >= 0.75x ceiling", get[0] / ceiling[0] >= 0.75),
+    ("POST >= 0.6x ceiling", post[0] / ceiling[0] >= 0.6),
+    ("GET p99 <= 1.5 ms", get[2] <= 1500),
+    ("POST p99 <= 1.5 ms", post[2] <= 1500),
+    ("<= 1,024 bytes RSS per session", per_session <= 1024),
+    ("page <= 40 KB", page_bytes <= 40 * 1024),
+    ("start-up <= 100 ms", startup_ms <= 100),
+]
+for label, ok in checks:
+    print(f"{'PASS' if ok else 'MISS'}  {label}")
+PY
