@@ -11,6 +11,11 @@ use axum::Router;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+/// The same allocator as the app, so the ratio measures the session
+/// machinery, not the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Serialize)]
 struct Reply {
     session: Summary,

@@ -35,15 +35,17 @@ cargo build --release --quiet --bin ajax-sessions --example bench_ceiling
 SERVER=target/release/ajax-sessions
 CEILING=target/release/examples/bench_ceiling
 
-# start NAME COMMAND...: starts a pinned server, waits for its address.
+# start NAME COMMAND...: starts a server pinned to CPU 0 and waits for its
+# `listening on` line; sets STARTED_URL and STARTED_PID.
 start() {
   local name="$1"
   shift
   taskset -c 0 "$@" >"$WORK/$name.out" 2>/dev/null &
-  PIDS+=("$!")
-  for _ in $(seq 200); do
+  STARTED_PID="$!"
+  PIDS+=("$STARTED_PID")
+  for _ in $(seq 250); do
     if grep -q '^listening on ' "$WORK/$name.out"; then
-      sed -n 's/^listening on //p' "$WORK/$name.out"
+      STARTED_URL="$(sed -n 's/^listening on //p' "$WORK/$name.out")"
       return
     fi
     sleep 0.02
@@ -52,8 +54,10 @@ start() {
   exit 1
 }
 
-APP_URL="$(start app "$SERVER" --port 0)"
-CEILING_URL="$(start ceiling "$CEILING" 0)"
+start app "$SERVER" --port 0
+APP_URL="$STARTED_URL"
+start ceiling "$CEILING" 0
+CEILING_URL="$STARTED_URL"
 
 # A live session, its cookie and its token.
 curl -s -c "$WORK/jar" -o /dev/null "$APP_URL/"
@@ -99,8 +103,11 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # RSS per session, on a fresh server.
-RSS_URL="$(start rss "$SERVER" --port 0)"
-RSS_PID="${PIDS[-1]}"
+# Stop the load-test servers first, so that only this one runs.
+for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+start rss "$SERVER" --port 0
+RSS_URL="$STARTED_URL"
+RSS_PID="$STARTED_PID"
 python3 - "$RSS_URL" "$RSS_PID" "$SESSIONS" >"$WORK/rss.txt" <<'PY'
 import http.client, sys, urllib.parse
 url, pid, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -142,7 +149,7 @@ PY
 
 PAGE_BYTES=0
 for path in / /static/app.js /static/style.css; do
-  size="$(curl -s -o /dev/null -w '%{size_download}' "$APP_URL$path")"
+  size="$(curl -s -o /dev/null -w '%{size_download}' "$RSS_URL$path")"
   PAGE_BYTES=$((PAGE_BYTES + size))
 done
 
