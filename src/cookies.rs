@@ -110,7 +110,7 @@ pub fn echo_set_cookie(mut response: Response) -> Response {
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| HeaderValue::from_str(&redact_session_id(value)).ok())
+        .filter_map(|value| HeaderValue::try_from(redact_session_id(value)).ok())
         .collect();
     for echo in echoes {
         response.headers_mut().append(SET_COOKIE_ECHO.clone(), echo);
@@ -124,8 +124,14 @@ pub fn redact_session_id(set_cookie: &str) -> String {
     let (pair, attributes) = set_cookie.split_once(';').unwrap_or((set_cookie, ""));
     match pair.split_once('=') {
         Some((name, value)) if name.trim() == SESSION_COOKIE && !value.trim().is_empty() => {
-            let separator = if attributes.is_empty() { "" } else { ";" };
-            format!("{SESSION_COOKIE}=<redacted>{separator}{attributes}")
+            let mut redacted = String::with_capacity(set_cookie.len() + 16);
+            redacted.push_str(SESSION_COOKIE);
+            redacted.push_str("=<redacted>");
+            if !attributes.is_empty() {
+                redacted.push(';');
+                redacted.push_str(attributes);
+            }
+            redacted
         }
         _ => set_cookie.to_owned(),
     }

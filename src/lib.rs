@@ -13,9 +13,12 @@
 //!    [`store::BoundedStore`], saves and sets the cookie when changed;
 //! 6. the handler, with [`session::AppSession`] as its typed view.
 
+#[cfg(feature = "bench-ceiling")]
+mod bench_ceiling;
 pub mod config;
 pub mod cookies;
 pub mod error;
+pub mod logging;
 pub mod patch;
 pub mod routes;
 pub mod security;
@@ -23,13 +26,12 @@ pub mod session;
 pub mod session_lock;
 pub mod store;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::handler::HandlerWithoutStateExt as _;
 use axum::http::{header, HeaderValue, Method};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -75,10 +77,7 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     // One `layer` call per stack: axum boxes each layer it is given around
     // every route and clones it per request, so a stack costs one box.
     let session_stack = ServiceBuilder::new()
-        .layer(middleware::from_fn_with_state(
-            Arc::new(session_lock::SessionLocks::default()),
-            session_lock::serialize_per_session,
-        ))
+        .layer(session_lock::SessionLockLayer::default())
         .layer(MapResponseLayer::new(
             cookies::echo_set_cookie as fn(Response) -> Response,
         ))
@@ -99,15 +98,17 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
         .call_fallback_on_method_not_allowed(true)
         .fallback(static_fallback.into_service());
 
-    Router::new()
-        .merge(session_routes)
+    let router = Router::new().merge(session_routes);
+    #[cfg(feature = "bench-ceiling")]
+    let router = router.route("/bench/ceiling", get(bench_ceiling::ceiling));
+    router
         .route("/healthz", get(healthz))
         .nest_service("/static", static_files)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(
             ServiceBuilder::new()
-                .layer(middleware::from_fn(log_request))
+                .layer(middleware::from_fn(logging::log_request))
                 .layer(MapResponseLayer::new(
                     security::add_security_headers as fn(Response) -> Response,
                 )),
@@ -135,25 +136,5 @@ async fn static_fallback(method: Method) -> Response {
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
-    response
-}
-
-/// One log line per request: method, path (never the query or headers, so
-/// never a cookie), status and time taken.
-async fn log_request(req: Request, next: Next) -> Response {
-    if !tracing::enabled!(tracing::Level::INFO) {
-        return next.run(req).await;
-    }
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    // One preformatted message rather than four structured fields: the
-    // formatter's per-field work was most of a request's logging cost.
-    tracing::info!(
-        "{method} {path} {} {}µs",
-        response.status().as_u16(),
-        started.elapsed().as_micros()
-    );
     response
 }

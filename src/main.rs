@@ -1,11 +1,9 @@
 //! Starts the server: options, logging, bind, serve, graceful shutdown.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use ajax_sessions::{app, Config};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 /// Each request allocates many small, short-lived objects (the session
 /// record, the reply, the middleware's futures); mimalloc serves those
@@ -16,14 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::from_args_or_exit();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("ajax_sessions=info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    ajax_sessions::logging::init();
 
     let listener = match TcpListener::bind((config.host, config.port)).await {
         Ok(listener) => listener,

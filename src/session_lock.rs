@@ -20,13 +20,15 @@
 //! stale cookie from another path) is treated as carrying none: the
 //! session cookies are removed before the session layer sees them.
 
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 use tokio::sync::Mutex;
+use tower::{Layer, Service};
 
 use crate::cookies::{cookie_pairs, remove_cookie, SESSION_COOKIE};
 
@@ -63,32 +65,74 @@ enum Plan {
     DropDuplicates,
 }
 
-/// Middleware: serializes the requests of one session (see the module doc).
-pub async fn serialize_per_session(
-    State(locks): State<Arc<SessionLocks>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let plan = {
-        let mut ids = cookie_pairs(req.headers())
-            .filter(|(name, _)| *name == SESSION_COOKIE)
-            .map(|(_, value)| value);
-        match (ids.next(), ids.next()) {
-            (None, _) => Plan::NoSession,
-            (Some(id), None) => Plan::Lock(locks.stripe_for(id)),
-            (Some(_), Some(_)) => Plan::DropDuplicates,
+fn plan_for(locks: &SessionLocks, req: &Request) -> Plan {
+    let mut ids = cookie_pairs(req.headers())
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value);
+    match (ids.next(), ids.next()) {
+        (None, _) => Plan::NoSession,
+        (Some(id), None) => Plan::Lock(locks.stripe_for(id)),
+        (Some(_), Some(_)) => Plan::DropDuplicates,
+    }
+}
+
+/// The layer that serializes the requests of one session (see the module
+/// doc). A plain tower layer rather than `from_fn`, which would box the
+/// inner service again on every request.
+#[derive(Clone, Debug, Default)]
+pub struct SessionLockLayer {
+    locks: Arc<SessionLocks>,
+}
+
+impl<S> Layer<S> for SessionLockLayer {
+    type Service = SessionLock<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionLock {
+            inner,
+            locks: self.locks.clone(),
         }
-    };
-    match plan {
-        Plan::NoSession => next.run(req).await,
-        Plan::Lock(stripe) => {
-            let _guard = locks.stripes[stripe].lock().await;
-            next.run(req).await
-        }
-        Plan::DropDuplicates => {
-            tracing::warn!("request with several session cookies; treated as having none");
-            remove_cookie(req.headers_mut(), SESSION_COOKIE);
-            next.run(req).await
+    }
+}
+
+/// The service of [`SessionLockLayer`].
+#[derive(Clone, Debug)]
+pub struct SessionLock<S> {
+    inner: S,
+    locks: Arc<SessionLocks>,
+}
+
+impl<S> Service<Request> for SessionLock<S>
+where
+    S: Service<Request> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        // Call the instance that was polled ready; leave a fresh clone behind.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        match plan_for(&self.locks, &req) {
+            Plan::NoSession => Box::pin(inner.call(req)),
+            Plan::Lock(stripe) => {
+                let locks = self.locks.clone();
+                Box::pin(async move {
+                    let _guard = locks.stripes[stripe].lock().await;
+                    inner.call(req).await
+                })
+            }
+            Plan::DropDuplicates => {
+                tracing::warn!("request with several session cookies; treated as having none");
+                remove_cookie(req.headers_mut(), SESSION_COOKIE);
+                Box::pin(inner.call(req))
+            }
         }
     }
 }
