@@ -14,7 +14,7 @@
 //! 6. the handler, with [`session::AppSession`] as its typed view.
 
 #[cfg(feature = "bench-ceiling")]
-mod bench_ceiling;
+pub mod bench_ceiling;
 pub mod config;
 pub mod cookies;
 pub mod error;

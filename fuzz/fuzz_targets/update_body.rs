@@ -7,27 +7,11 @@
 use ajax_sessions::limits;
 use ajax_sessions::patch::{apply_patch, parse_patch, serialized_len, Data};
 use libfuzzer_sys::fuzz_target;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-/// RFC 7396, section 2.
-fn rfc7396_merge(target: &Value, patch: &Value) -> Value {
-    let Value::Object(patch) = patch else {
-        return patch.clone();
-    };
-    let mut result = match target {
-        Value::Object(target) => target.clone(),
-        _ => Map::new(),
-    };
-    for (name, value) in patch {
-        if value.is_null() {
-            result.remove(name);
-        } else {
-            let merged = rfc7396_merge(result.get(name).unwrap_or(&Value::Null), value);
-            result.insert(name.clone(), merged);
-        }
-    }
-    Value::Object(result)
-}
+#[path = "../../tests/api/rfc7396.rs"]
+mod rfc7396;
+use rfc7396::rfc7396_merge;
 
 fuzz_target!(|body: &[u8]| {
     let existing: Data = match json!({"a": 1, "b": {"c": [1, 2], "d": "x"}, "e": null}) {

@@ -12,5 +12,6 @@ mod helpers;
 mod hostile_cookies;
 mod lifecycle;
 mod properties;
+mod rfc7396;
 mod store_bound;
 mod walkthrough;

@@ -4,29 +4,10 @@
 use ajax_sessions::patch::{apply_patch, Data};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::helpers::spawn_app;
-
-/// RFC 7396, section 2, transcribed: the oracle the app is held to.
-fn rfc7396_merge(target: &Value, patch: &Value) -> Value {
-    let Value::Object(patch) = patch else {
-        return patch.clone();
-    };
-    let mut result = match target {
-        Value::Object(target) => target.clone(),
-        _ => Map::new(),
-    };
-    for (name, value) in patch {
-        if value.is_null() {
-            result.remove(name);
-        } else {
-            let merged = rfc7396_merge(result.get(name).unwrap_or(&Value::Null), value);
-            result.insert(name.clone(), merged);
-        }
-    }
-    Value::Object(result)
-}
+use crate::rfc7396::rfc7396_merge;
 
 /// JSON with few distinct keys, so patches often meet existing members.
 fn json_value() -> impl Strategy<Value = Value> {
