@@ -3,7 +3,7 @@
 # One command, from a clean clone:   bench/run.sh
 #
 # Servers are pinned to CPU 0, wrk to CPU 1, 32 connections. Four targets,
-# interleaved over ROUNDS rounds (default 3) of DURATION seconds (default 5);
+# interleaved over ROUNDS rounds (default 5) of DURATION seconds (default 4);
 # medians are reported:
 #   a. GET /get-session-data with a live session;
 #   b. POST /update-session-data with a live session, its token, a small body;
@@ -17,8 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS="${ROUNDS:-3}"
-DURATION="${DURATION:-5}"
+ROUNDS="${ROUNDS:-5}"
+DURATION="${DURATION:-4}"
 CONNECTIONS=32
 SESSIONS=20000
 WORK="$(mktemp -d)"

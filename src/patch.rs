@@ -36,12 +36,12 @@ impl<S: Send + Sync> FromRequest<S> for MergePatch {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
+        let declared_json = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        if !content_type.as_deref().is_some_and(is_json_content_type) {
+            .is_some_and(is_json_content_type);
+        if !declared_json {
             return Err(AppError::UnsupportedMediaType);
         }
         let body = Bytes::from_request(req, state)

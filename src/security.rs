@@ -17,7 +17,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use subtle::ConstantTimeEq as _;
 
@@ -26,6 +26,11 @@ use crate::session::AppSession;
 
 /// The request header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+// Header names as constants: looking a header up by `&str` parses and
+// hashes the name on every request.
+static CSRF_HEADER_NAME: HeaderName = HeaderName::from_static(CSRF_HEADER);
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Scripts only from this origin, no inline code, no `eval`; no framing
 /// (clickjacking); no plugins; forms and XHR only to this origin.
@@ -54,7 +59,7 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedSession {
 
 /// Refuses requests that the browser says come from another site.
 pub fn reject_cross_site(headers: &HeaderMap) -> Result<(), AppError> {
-    let fetch_site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    let fetch_site = headers.get(&SEC_FETCH_SITE).map(HeaderValue::as_bytes);
     if fetch_site.is_some_and(|site| site.eq_ignore_ascii_case(b"cross-site")) {
         return Err(AppError::CrossOriginRejected);
     }
@@ -82,7 +87,7 @@ fn origin_matches_host(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool
 
 /// Compares `X-CSRF-Token` with the session's token in constant time.
 pub fn verify_csrf_token(headers: &HeaderMap, expected: &str) -> Result<(), AppError> {
-    let Some(sent) = headers.get(CSRF_HEADER) else {
+    let Some(sent) = headers.get(&CSRF_HEADER_NAME) else {
         return Err(AppError::CsrfTokenMissing);
     };
     if bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
@@ -96,6 +101,7 @@ pub fn verify_csrf_token(headers: &HeaderMap, expected: &str) -> Result<(), AppE
 /// whole app). Static header values cost no allocation.
 pub fn add_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
+    headers.reserve(4);
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -115,7 +121,6 @@ pub fn add_security_headers(mut response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderName;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs
