@@ -5,9 +5,9 @@
 //!
 //! A request to a session route passes these layers, outermost first:
 //!
-//! 1. request log (one line per request);
+//! 1. [`logging::log_request`]: one line per request;
 //! 2. [`security::add_security_headers`] (CSP, nosniff, Referrer-Policy) on every response;
-//! 3. [`session_lock`]: one request at a time per session, around load and save;
+//! 3. [`session_lock::SessionLockLayer`]: one request at a time per session, around load and save;
 //! 4. [`cookies::echo_set_cookie`]: repeats `Set-Cookie`, id redacted, for the page;
 //! 5. tower-sessions: reads the `session_id` cookie, loads lazily from
 //!    [`store::BoundedStore`], saves and sets the cookie when changed;

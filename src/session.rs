@@ -2,7 +2,7 @@
 //! (`record_page_view`, `apply_patch`, `regenerate`, …) and never spell a
 //! store key or unwrap a session call.
 //!
-//! Everything the app keeps lives in one [`SessionState`], stored as one
+//! Everything the app keeps lives in one `SessionState`, stored as one
 //! JSON string under one key of the tower-sessions record: a request reads
 //! and writes it in one step, and the store keeps it without re-encoding.
 
