@@ -106,3 +106,97 @@ async fn port_zero_prints_the_real_address_and_sigterm_stops_cleanly() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
+    let mut child = Command::new(BINARY)
+        .args(["--port", "0"])
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line");
+    let base = line.trim().trim_start_matches("listening on ").to_owned();
+    let stderr = child.stderr.take().expect("stderr");
+    let log_reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log).expect("log");
+        log
+    });
+
+    // A whole session: create, read, update, regenerate, replay the old id, clear.
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let page = client.get(format!("{base}/")).send().await.expect("GET /");
+    let first_id = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("session_id="))
+        .and_then(|value| value.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let data: serde_json::Value = client
+        .get(format!("{base}/get-session-data"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let token = data["csrf_token"].as_str().expect("token").to_owned();
+    let regenerated = client
+        .post(format!("{base}/regenerate-session"))
+        .header("x-csrf-token", &token)
+        .send()
+        .await
+        .expect("POST");
+    let second_id = regenerated
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("session_id="))
+        .and_then(|value| value.split(';').next())
+        .expect("a new session cookie")
+        .to_owned();
+    let new_token = regenerated.json::<serde_json::Value>().await.expect("JSON")["csrf_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    reqwest::Client::new()
+        .get(format!("{base}/get-session-data"))
+        .header("cookie", format!("session_id={first_id}"))
+        .send()
+        .await
+        .expect("GET with the old id");
+    client
+        .post(format!("{base}/clear-session"))
+        .header("x-csrf-token", &new_token)
+        .send()
+        .await
+        .expect("POST");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    child.wait().expect("exit");
+    let log = log_reader.join().expect("log thread");
+    assert!(
+        log.contains("/regenerate-session"),
+        "the log has the requests:\n{log}"
+    );
+    for secret in [&first_id, &second_id, &token, &new_token] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret appears in the log:\n{log}"
+        );
+    }
+}
