@@ -221,14 +221,19 @@ async fn session_cookie(
         .find(|cookie| cookie.name() == "session_id"))
 }
 
-async fn screenshot(
-    client: &Client,
-    dir: &Path,
-    name: &str,
-    width: u32,
-    height: u32,
-) -> TestResult {
-    client.set_window_size(width, height).await?;
+/// A screenshot of the whole page at `width`: the window is made as tall as
+/// the page, so every panel is in the picture.
+async fn screenshot(client: &Client, dir: &Path, name: &str, width: u32) -> TestResult {
+    client.set_window_size(width, 1000).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let height = eval(client, "return document.documentElement.scrollHeight;")
+        .await?
+        .as_u64()
+        .unwrap_or(2000)
+        .clamp(600, 8000);
+    client
+        .set_window_size(width, u32::try_from(height).unwrap_or(8000) + 120)
+        .await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let png = client.screenshot().await?;
     std::fs::write(dir.join(name), png)?;
@@ -388,8 +393,8 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         .map_or(0, |data| data.len());
     assert_eq!(keys, 21, "answer plus 20 burst keys");
 
-    screenshot(client, shots, "page-1280.png", 1280, 2000).await?;
-    screenshot(client, shots, "page-360.png", 360, 3200).await?;
+    screenshot(client, shots, "page-1280.png", 1280).await?;
+    screenshot(client, shots, "page-360.png", 360).await?;
     client.set_window_size(1280, 2000).await?;
 
     // Regenerate: a new id, the same data.
@@ -440,8 +445,8 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     )
     .await?;
     assert_ne!(background, "rgb(246, 247, 249)", "the dark theme applies");
-    screenshot(client, shots, "page-dark-1280.png", 1280, 2000).await?;
-    screenshot(client, shots, "page-dark-360.png", 360, 3200).await?;
+    screenshot(client, shots, "page-dark-1280.png", 1280).await?;
+    screenshot(client, shots, "page-dark-360.png", 360).await?;
 
     let errors = console_errors(client).await?;
     // The one expected refusal: the 403 of "Send without CSRF token".
