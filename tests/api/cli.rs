@@ -107,6 +107,13 @@ async fn port_zero_prints_the_real_address_and_sigterm_stops_cleanly() {
     assert!(status.success(), "{status:?}");
 }
 
+/// The session id a response's `Set-Cookie` gives.
+fn session_id_set_by(response: &reqwest::Response) -> Option<String> {
+    let header = response.headers().get("set-cookie")?.to_str().ok()?;
+    let value = header.strip_prefix("session_id=")?.split(';').next()?;
+    Some(value.to_owned())
+}
+
 #[tokio::test]
 async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
     let mut child = Command::new(BINARY)
@@ -134,14 +141,7 @@ async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
         .build()
         .expect("client");
     let page = client.get(format!("{base}/")).send().await.expect("GET /");
-    let first_id = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("session_id="))
-        .and_then(|value| value.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let first_id = session_id_set_by(&page).expect("a session cookie");
     let data: serde_json::Value = client
         .get(format!("{base}/get-session-data"))
         .send()
@@ -157,14 +157,7 @@ async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
         .send()
         .await
         .expect("POST");
-    let second_id = regenerated
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("session_id="))
-        .and_then(|value| value.split(';').next())
-        .expect("a new session cookie")
-        .to_owned();
+    let second_id = session_id_set_by(&regenerated).expect("a new session cookie");
     let new_token = regenerated.json::<serde_json::Value>().await.expect("JSON")["csrf_token"]
         .as_str()
         .expect("token")
