@@ -8,7 +8,8 @@
 //! 1. [`logging::log_request`]: one line per request;
 //! 2. [`security::add_security_headers`] (CSP, nosniff, Referrer-Policy) on every response;
 //! 3. [`session_lock::SessionLockLayer`]: one request at a time per session, around load and save;
-//! 4. [`cookies::echo_set_cookie`]: repeats `Set-Cookie`, id redacted, for the page;
+//! 4. [`cookies::finish_session_cookies`]: keeps only intended `Set-Cookie`s and
+//!    repeats them, id redacted, in `X-Set-Cookie-Echo` for the page;
 //! 5. tower-sessions: reads the `session_id` cookie, loads lazily from
 //!    [`store::BoundedStore`], saves and sets the cookie when changed;
 //! 6. the handler, with [`session::AppSession`] as its typed view.
@@ -79,7 +80,7 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     let session_stack = ServiceBuilder::new()
         .layer(session_lock::SessionLockLayer::default())
         .layer(MapResponseLayer::new(
-            cookies::echo_set_cookie as fn(Response) -> Response,
+            cookies::finish_session_cookies as fn(Response) -> Response,
         ))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES));

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::cookies::ReceivedCookies;
+use crate::cookies::{ReceivedCookies, SessionCookieExpired};
 use crate::error::{json_response, AppError};
 use crate::patch::MergePatch;
 use crate::security::VerifiedSession;
@@ -46,7 +46,9 @@ pub async fn clear_session(
     cookies: ReceivedCookies,
 ) -> Result<Response, AppError> {
     session.clear().await?;
-    Ok(reply(&session, &cookies))
+    let mut response = reply(&session, &cookies);
+    response.extensions_mut().insert(SessionCookieExpired);
+    Ok(response)
 }
 
 fn reply(session: &AppSession, cookies: &ReceivedCookies) -> Response {

@@ -31,6 +31,7 @@ async fn a_forged_id_finds_no_session() {
 
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["session"]["active"], false);
+    assert!(reply.set_cookies().is_empty(), "{:?}", reply.set_cookies());
 }
 
 #[tokio::test]
@@ -86,6 +87,7 @@ async fn malformed_and_oversized_cookies_never_cause_a_5xx() {
         );
         assert_eq!(reply.status, 200);
         assert_eq!(reply.json()["session"]["active"], false);
+        assert!(reply.set_cookies().is_empty(), "{:?}", reply.set_cookies());
     }
 }
 

@@ -34,6 +34,7 @@ async fn regenerate_issues_a_new_id_keeps_the_data_and_retires_the_old_id() {
         .get_session_data_with_cookie(&format!("session_id={old_id}"))
         .await;
     assert_eq!(old.json()["session"]["active"], false);
+    assert!(old.set_cookies().is_empty(), "{:?}", old.set_cookies());
     assert_eq!(app.store.stats().live, 1);
 }
 
