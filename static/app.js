@@ -204,12 +204,14 @@
   // Helpers
   // ---------------------------------------------------------------------
 
+  /** The CSS class for a status: ok (2xx), refused (4xx) or error. */
   function statusClass(status) {
     if (status >= 200 && status < 300) return 'ok';
     if (status >= 400 && status < 500) return 'refused';
     return 'error';
   }
 
+  /** The headers the script set, one per line, the token shortened. */
   function formatHeaders(headers) {
     const names = Object.keys(headers);
     if (!names.length) return '(none: the browser adds Cookie by itself)';
@@ -219,6 +221,7 @@
     }).join('\n') + '\n(the browser adds Cookie by itself)';
   }
 
+  /** An RFC 3339 time in the reader's local format. */
   function formatTime(iso) {
     if (!iso) return '?';
     const date = new Date(iso);
@@ -234,16 +237,19 @@
     }
   }
 
+  /** A sentence for a refused request, from its JSON error. */
   function errorSentence(result) {
     const error = result.body && result.body.error;
     return error ? 'The server refused it: ' + error.code + ' — ' + error.message : 'The request failed.';
   }
 
+  /** A cookie's value as document.cookie shows it, or ''. */
   function readCookie(name) {
     const pair = document.cookie.split('; ').find(function (p) { return p.split('=')[0] === name; });
     return pair ? decodeURIComponent(pair.slice(name.length + 1)) : '';
   }
 
+  /** Writes a cookie for the whole site; maxAge 0 deletes it. */
   function writeCookie(name, value, maxAge) {
     document.cookie = name + '=' + encodeURIComponent(value) + '; Path=/; Max-Age=' + maxAge + '; SameSite=Lax';
   }
@@ -252,6 +258,10 @@
   // Actions: a request, then the render and the explanation
   // ---------------------------------------------------------------------
 
+  /**
+   * GET /get-session-data, render the reply, then call `why` with the result.
+   * @param {function(object): void} [why]
+   */
   function refresh(why) {
     send('GET', '/get-session-data', {}, function (result) {
       if (result.body && result.body.session) renderSession(result.body);
@@ -259,6 +269,11 @@
     });
   }
 
+  /**
+   * POST a merge patch, render the reply and explain it.
+   * @param {object} patch
+   * @param {string} describe - the sentence shown when it succeeds
+   */
   function update(patch, describe) {
     send('POST', '/update-session-data', { body: patch }, function (result) {
       if (result.status === 200) {
@@ -270,6 +285,7 @@
     });
   }
 
+  /** Draws the initial state and asks the server for the session. */
   function onLoad() {
     renderTheme(readCookie('theme') === 'dark' ? 'dark' : 'light');
     renderCookies();
@@ -285,6 +301,7 @@
     });
   }
 
+  /** The Refresh button. */
   function onRefresh() {
     refresh(function (result) {
       const session = result.body && result.body.session;
@@ -295,6 +312,7 @@
     });
   }
 
+  /** The cookie form: writes the cookie, then shows the server received it. */
   function onSetCookie(event) {
     event.preventDefault();
     const name = el.cookieName.value.trim();
@@ -313,6 +331,7 @@
     });
   }
 
+  /** Deletes the cookie named in the form. */
   function onDeleteCookie() {
     const name = el.cookieName.value.trim();
     writeCookie(name, '', 0);
@@ -320,6 +339,7 @@
     explain('Setting ' + name + ' with Max-Age=0 tells the browser to drop it; document.cookie no longer shows it.');
   }
 
+  /** The update form: sends {key: value}. */
   function onUpdate(event) {
     event.preventDefault();
     const key = el.dataKey.value;
@@ -329,6 +349,7 @@
     update(patch, 'The server merged ' + JSON.stringify(patch) + ' into the session data it keeps; the browser only sent the cookie and the token.');
   }
 
+  /** Sends {key: null}, which deletes the key. */
   function onDeleteKey() {
     const key = el.dataKey.value;
     const patch = {};
@@ -336,6 +357,7 @@
     update(patch, 'Sending null for "' + key + '" removed the key: that is how a JSON Merge Patch deletes.');
   }
 
+  /** Regenerate id. */
   function onRegenerate() {
     send('POST', '/regenerate-session', {}, function (result) {
       if (result.status === 200) {
@@ -348,6 +370,7 @@
     });
   }
 
+  /** Clear session. */
   function onClear() {
     send('POST', '/clear-session', {}, function (result) {
       if (result.status === 200) {
@@ -360,6 +383,7 @@
     });
   }
 
+  /** Sends an update without X-CSRF-Token, as a forged request would. */
   function onNoToken() {
     send('POST', '/update-session-data', { body: { forged: true }, token: false }, function (result) {
       if (result.status === 403) {
@@ -374,6 +398,7 @@
     });
   }
 
+  /** Sends 20 updates with distinct keys at once and counts how many arrived. */
   function onBurst() {
     el.burstResult.textContent = 'Sending…';
     const runId = Date.now().toString(36);
@@ -407,6 +432,7 @@
     }
   }
 
+  /** Toggles the theme cookie and the page's theme. */
   function onThemeToggle() {
     const theme = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
     writeCookie('theme', theme, 31536000);
