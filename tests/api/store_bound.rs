@@ -61,8 +61,10 @@ async fn expired_sessions_are_purged_from_the_store() {
     }
     assert_eq!(app.store.stats().live, 50);
 
-    // Idle timeout 1 s; the sweep runs every second.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Idle timeout 1 s; the sweep runs every second. The sessions expire by
+    // about 1.1 s and the sweeps at 2 s and 3 s find them; 3.5 s leaves room
+    // for a busy machine.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
 
     let stats = app.store.stats();
     assert_eq!(stats.live, 0, "{stats:?}");
