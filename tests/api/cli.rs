@@ -1,10 +1,49 @@
 //! The binary's options, start-up line and shutdown, as a user runs it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ajax-sessions");
+
+/// Starts the binary on a free port with this `RUST_LOG`; returns the child
+/// (stderr piped) and the base URL its `listening on` line announced.
+fn start_server(rust_log: &str) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(["--port", "0"])
+        .env("RUST_LOG", rust_log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    (child, base)
+}
+
+/// Sends SIGTERM and waits, at most ten seconds, for the exit.
+fn stop_with_sigterm(child: &mut Child) -> ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 #[test]
 fn help_names_every_option_and_its_variable() {
@@ -60,50 +99,20 @@ fn a_bad_environment_value_exits_non_zero() {
 
 #[tokio::test]
 async fn port_zero_prints_the_real_address_and_sigterm_stops_cleanly() {
-    let mut child = Command::new(BINARY)
-        .args(["--port", "0"])
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let (mut child, base) = start_server("off");
 
-    let address = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
-    let port: u16 = address
-        .rsplit(':')
-        .next()
+    let port: u16 = base
+        .strip_prefix("http://")
+        .and_then(|address| address.rsplit(':').next())
         .and_then(|port| port.parse().ok())
-        .expect("a port");
+        .expect("http:// and a port");
     assert_ne!(port, 0);
-    let health = reqwest::get(format!("http://{address}/healthz"))
+    let health = reqwest::get(format!("{base}/healthz"))
         .await
         .expect("GET /healthz");
     assert_eq!(health.text().await.expect("body"), "ok");
 
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = stop_with_sigterm(&mut child);
     assert!(status.success(), "{status:?}");
 }
 
@@ -116,18 +125,7 @@ fn session_id_set_by(response: &reqwest::Response) -> Option<String> {
 
 #[tokio::test]
 async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
-    let mut child = Command::new(BINARY)
-        .args(["--port", "0"])
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("a line");
-    let base = line.trim().trim_start_matches("listening on ").to_owned();
+    let (mut child, base) = start_server("trace");
     let stderr = child.stderr.take().expect("stderr");
     let log_reader = std::thread::spawn(move || {
         let mut log = String::new();
@@ -175,12 +173,7 @@ async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
         .await
         .expect("POST");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    child.wait().expect("exit");
+    stop_with_sigterm(&mut child);
     let log = log_reader.join().expect("log thread");
     assert!(
         log.contains("/regenerate-session"),
