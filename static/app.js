@@ -270,19 +270,32 @@
   }
 
   /**
+   * POSTs to a session endpoint; on 200 renders the reply and explains it,
+   * otherwise explains the refusal.
+   * @param {string} url
+   * @param {object|undefined} body - sent as JSON when given
+   * @param {string} sentence - the explanation when it succeeds
+   * @param {string} tip - the devtools tip when it succeeds
+   */
+  function postAndExplain(url, body, sentence, tip) {
+    send('POST', url, body === undefined ? {} : { body: body }, function (result) {
+      if (result.status === 200) {
+        renderSession(result.body);
+        explain(sentence, tip);
+      } else {
+        explain(errorSentence(result), 'Network → ' + url.slice(1) + ' → Response.');
+      }
+    });
+  }
+
+  /**
    * POST a merge patch, render the reply and explain it.
    * @param {object} patch
    * @param {string} describe - the sentence shown when it succeeds
    */
   function update(patch, describe) {
-    send('POST', '/update-session-data', { body: patch }, function (result) {
-      if (result.status === 200) {
-        renderSession(result.body);
-        explain(describe, 'Network → update-session-data → Headers: the Cookie request header carried session_id; the Payload tab shows the JSON body.');
-      } else {
-        explain(errorSentence(result), 'Network → update-session-data → Response.');
-      }
-    });
+    postAndExplain('/update-session-data', patch, describe,
+      'Network → update-session-data → Headers: the Cookie request header carried session_id; the Payload tab shows the JSON body.');
   }
 
   /** Draws the initial state and asks the server for the session. */
@@ -359,28 +372,16 @@
 
   /** Regenerate id. */
   function onRegenerate() {
-    send('POST', '/regenerate-session', {}, function (result) {
-      if (result.status === 200) {
-        renderSession(result.body);
-        explain('The server moved your data to a new session id and a new CSRF token, and sent a fresh Set-Cookie. The old id now finds nothing: a fixation attack that planted it is void.',
-          'Network → regenerate-session → Response Headers → Set-Cookie; Application → Cookies shows the new value.');
-      } else {
-        explain(errorSentence(result));
-      }
-    });
+    postAndExplain('/regenerate-session', undefined,
+      'The server moved your data to a new session id and a new CSRF token, and sent a fresh Set-Cookie. The old id now finds nothing: a fixation attack that planted it is void.',
+      'Network → regenerate-session → Response Headers → Set-Cookie; Application → Cookies shows the new value.');
   }
 
   /** Clear session. */
   function onClear() {
-    send('POST', '/clear-session', {}, function (result) {
-      if (result.status === 200) {
-        renderSession(result.body);
-        explain('The server deleted the session and answered with Set-Cookie: session_id=; Max-Age=0, so the browser dropped the cookie. The next update starts a brand-new session.',
-          'Network → clear-session → Response Headers → Set-Cookie; the cookie is gone from Application → Cookies.');
-      } else {
-        explain(errorSentence(result));
-      }
-    });
+    postAndExplain('/clear-session', undefined,
+      'The server deleted the session and answered with Set-Cookie: session_id=; Max-Age=0, so the browser dropped the cookie. The next update starts a brand-new session.',
+      'Network → clear-session → Response Headers → Set-Cookie; the cookie is gone from Application → Cookies.');
   }
 
   /** Sends an update without X-CSRF-Token, as a forged request would. */
