@@ -3,10 +3,9 @@
 use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::Response;
 use serde::{Serialize, Serializer};
 
 /// The session cookie's name.
@@ -98,89 +97,6 @@ pub fn remove_cookie(headers: &mut HeaderMap, name: &str) {
     }
 }
 
-/// Put in a response's extensions by a handler that deletes the session on
-/// purpose, so that its expiring `Set-Cookie` is kept.
-#[derive(Clone, Copy, Debug)]
-pub struct SessionCookieExpired;
-
-/// Finishes the session cookies of a response (a `MapResponse` layer just
-/// outside tower-sessions):
-///
-/// 1. tower-sessions also expires the cookie of a request whose session id
-///    it did not find (forged, malformed, expired, replaced). Such a request
-///    is handled as having no session at all, and a request without a live
-///    session gets no `Set-Cookie`, so that expiring cookie is dropped unless
-///    the handler deleted the session on purpose ([`SessionCookieExpired`]).
-/// 2. Each remaining `Set-Cookie` is repeated in `X-Set-Cookie-Echo`, with
-///    the session id's value redacted, so the page's request log can show
-///    what the server told the browser to store.
-pub fn finish_session_cookies(mut response: Response) -> Response {
-    if !response.headers().contains_key(SET_COOKIE) {
-        return response;
-    }
-    if response
-        .extensions()
-        .get::<SessionCookieExpired>()
-        .is_none()
-    {
-        drop_session_cookie_removals(response.headers_mut());
-    }
-    let echoes: Vec<HeaderValue> = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| HeaderValue::try_from(redact_session_id(value)).ok())
-        .collect();
-    for echo in echoes {
-        response.headers_mut().append(SET_COOKIE_ECHO.clone(), echo);
-    }
-    response
-}
-
-/// Removes `Set-Cookie: session_id=; …` (an empty value: an expiring cookie),
-/// keeping every other `Set-Cookie`.
-fn drop_session_cookie_removals(headers: &mut HeaderMap) {
-    let is_removal = |value: &HeaderValue| {
-        value
-            .as_bytes()
-            .strip_prefix(SESSION_COOKIE.as_bytes())
-            .is_some_and(|rest| rest.starts_with(b"=;") || rest == b"=")
-    };
-    if !headers.get_all(SET_COOKIE).iter().any(is_removal) {
-        return;
-    }
-    let kept: Vec<HeaderValue> = headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter(|value| !is_removal(value))
-        .cloned()
-        .collect();
-    headers.remove(SET_COOKIE);
-    for value in kept {
-        headers.append(SET_COOKIE, value);
-    }
-}
-
-/// `session_id=abc; HttpOnly` becomes `session_id=<redacted>; HttpOnly`;
-/// an empty value (a removal) stays empty so the page can show it.
-pub fn redact_session_id(set_cookie: &str) -> String {
-    let (pair, attributes) = set_cookie.split_once(';').unwrap_or((set_cookie, ""));
-    match pair.split_once('=') {
-        Some((name, value)) if name.trim() == SESSION_COOKIE && !value.trim().is_empty() => {
-            let mut redacted = String::with_capacity(set_cookie.len() + 16);
-            redacted.push_str(SESSION_COOKIE);
-            redacted.push_str("=<redacted>");
-            if !attributes.is_empty() {
-                redacted.push(';');
-                redacted.push_str(attributes);
-            }
-            redacted
-        }
-        _ => set_cookie.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,37 +140,5 @@ mod tests {
         let mut only = headers(&["session_id=a"]);
         remove_cookie(&mut only, "session_id");
         assert!(only.get(COOKIE).is_none());
-    }
-
-    #[test]
-    fn only_expiring_session_cookies_are_dropped() {
-        let mut map = HeaderMap::new();
-        for value in [
-            "session_id=; Path=/; Max-Age=0",
-            "session_id=abc; HttpOnly",
-            "theme=; Max-Age=0",
-        ] {
-            map.append(SET_COOKIE, HeaderValue::from_static(value));
-        }
-        drop_session_cookie_removals(&mut map);
-        let left: Vec<&str> = map
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|value| value.to_str().unwrap())
-            .collect();
-        assert_eq!(left, ["session_id=abc; HttpOnly", "theme=; Max-Age=0"]);
-    }
-
-    #[test]
-    fn the_session_id_is_redacted_in_the_echo() {
-        assert_eq!(
-            redact_session_id("session_id=secret; HttpOnly; Path=/"),
-            "session_id=<redacted>; HttpOnly; Path=/"
-        );
-        assert_eq!(
-            redact_session_id("session_id=; Max-Age=0"),
-            "session_id=; Max-Age=0"
-        );
-        assert_eq!(redact_session_id("theme=dark"), "theme=dark");
     }
 }

@@ -7,12 +7,12 @@
 //!
 //! 1. [`logging::log_request`]: one line per request;
 //! 2. [`security::add_security_headers`] (CSP, nosniff, Referrer-Policy) on every response;
-//! 3. [`session_lock::SessionLockLayer`]: one request at a time per session, around load and save;
-//! 4. [`cookies::finish_session_cookies`]: keeps only intended `Set-Cookie`s and
-//!    repeats them, id redacted, in `X-Set-Cookie-Echo` for the page;
-//! 5. tower-sessions: reads the `session_id` cookie, loads lazily from
-//!    [`store::BoundedStore`], saves and sets the cookie when changed;
-//! 6. the handler, with [`session::AppSession`] as its typed view.
+//! 3. [`session_layer::SessionLayer`]: reads the `session_id` cookie, waits
+//!    for the session's turn (one request at a time per session), hands the
+//!    handler tower-sessions' `Session` (loaded lazily from
+//!    [`store::BoundedStore`]), then saves what changed and sets the cookie,
+//!    repeated with the id redacted in `X-Set-Cookie-Echo` for the page;
+//! 4. the handler, with [`session::AppSession`] as its typed view.
 
 #[cfg(feature = "bench-ceiling")]
 pub mod bench_ceiling;
@@ -24,7 +24,7 @@ pub mod patch;
 pub mod routes;
 pub mod security;
 pub mod session;
-pub mod session_lock;
+pub mod session_layer;
 pub mod store;
 
 use std::time::Duration;
@@ -39,14 +39,11 @@ use axum::Router;
 use tower::util::MapResponseLayer;
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use config::Config;
 pub use patch::limits;
 pub use store::{BoundedStore, StoreStats};
 
-use crate::cookies::SESSION_COOKIE;
 use crate::error::AppError;
 use crate::routes::{page, session_api};
 
@@ -64,25 +61,14 @@ pub fn app(config: &Config) -> Router {
 /// Spawns the store's expiry sweep, so it must run inside a Tokio runtime.
 pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     store.spawn_purger(sweep_interval(config.idle_timeout()));
-    let idle = time::Duration::seconds(i64::try_from(config.idle_timeout).unwrap_or(i64::MAX));
-    // tower-sessions' defaults differ (`id`, SameSite=Strict, Secure): each
-    // attribute is set here as the demo documents it.
-    let sessions = SessionManagerLayer::new(store)
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_path("/")
-        .with_secure(config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(idle));
-
     // One `layer` call per stack: axum boxes each layer it is given around
     // every route and clones it per request, so a stack costs one box.
     let session_stack = ServiceBuilder::new()
-        .layer(session_lock::SessionLockLayer::default())
-        .layer(MapResponseLayer::new(
-            cookies::finish_session_cookies as fn(Response) -> Response,
+        .layer(session_layer::SessionLayer::new(
+            store,
+            config.idle_timeout(),
+            config.secure_cookies,
         ))
-        .layer(sessions)
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES));
     let session_routes = Router::new()
         .route("/", get(page::index))

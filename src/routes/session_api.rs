@@ -4,11 +4,12 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::cookies::{ReceivedCookies, SessionCookieExpired};
+use crate::cookies::ReceivedCookies;
 use crate::error::{json_response, AppError};
 use crate::patch::MergePatch;
 use crate::security::VerifiedSession;
 use crate::session::AppSession;
+use crate::session_layer::SessionCookieExpired;
 
 /// `GET /get-session-data`: the session's state. A read counts as activity;
 /// without a live session nothing is created.

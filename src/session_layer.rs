@@ -1,0 +1,330 @@
+//! The session middleware: gives each request tower-sessions' [`Session`],
+//! runs the requests of one session one at a time, saves what changed and
+//! writes the `session_id` cookie.
+//!
+//! What stays tower-sessions': the `Session` handle and its lazy load,
+//! `save`, `cycle_id` and `flush`, ids, records, expiry, and the
+//! [`SessionStore`](tower_sessions::SessionStore) trait that
+//! [`BoundedStore`] implements. What this layer does instead of
+//! tower-sessions' `SessionManagerLayer`, and why:
+//!
+//! - **No cookie without a live session.** `SessionManagerLayer` expires the
+//!   cookie of any id it cannot find (forged, expired, replaced); the demo
+//!   handles such a request as one without a session, which gets no
+//!   `Set-Cookie` at all. Here the cookie is expired only when a handler
+//!   deleted the session on purpose ([`SessionCookieExpired`]).
+//! - **The lock spans load and save** (below), which a layer outside
+//!   `SessionManagerLayer` could do only by parsing the cookie a second time.
+//! - **One look at the `Cookie` header, one string for `Set-Cookie`.**
+//!   `SessionManagerLayer` parses every cookie of the request into a jar and
+//!   renders `Set-Cookie` through the `cookie` crate on every save; here the
+//!   attributes are rendered once at start-up. On a session request that was
+//!   about a quarter of the session machinery's cost (BENCHMARKS.md).
+//! - **The page can see `Set-Cookie`.** Scripts may not read that header, so
+//!   it is repeated, id redacted, in `X-Set-Cookie-Echo`.
+//!
+//! # One request at a time per session
+//!
+//! A request loads the whole record when it first reads the session and the
+//! layer saves the whole record when the handler is done. Two XHR updates of
+//! one session that overlap would each save their own copy, and the last
+//! save would erase the other's change (a lost update; express-session,
+//! Flask-Session and Django share it). So the layer holds a lock from before
+//! the load until after the save, and the requests of one session run one
+//! after another. A lock inside the handler would not do: the save comes
+//! after the handler returns.
+//!
+//! Cost: requests of the same session wait for each other (they would race
+//! otherwise); requests without a session id take no lock. Locks are a fixed
+//! array of stripes chosen by a keyed hash of the id, so memory stays the
+//! same whatever ids arrive; two sessions that share a stripe merely wait for
+//! each other now and then.
+//!
+//! A request with two `session_id` cookies (a cookie-tossing attempt, or a
+//! stale cookie from another path) is treated as carrying none: its session
+//! cookies are removed before the handler sees them.
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse as _, Response};
+use tokio::sync::{Mutex, MutexGuard};
+use tower::{Layer, Service};
+use tower_sessions::session::Id;
+use tower_sessions::{Expiry, Session};
+
+use crate::cookies::{cookie_pairs, remove_cookie, SESSION_COOKIE, SET_COOKIE_ECHO};
+use crate::error::AppError;
+use crate::store::BoundedStore;
+
+/// Number of lock stripes: enough that unrelated sessions rarely share one.
+const STRIPES: usize = 1024;
+
+/// Put in a response's extensions by a handler that deleted the session on
+/// purpose: the layer then tells the browser to drop the cookie.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionCookieExpired;
+
+/// The session middleware (see the module doc).
+#[derive(Clone, Debug)]
+pub struct SessionLayer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    store: Arc<BoundedStore>,
+    expiry: Expiry,
+    locks: SessionLocks,
+    cookie: CookieText,
+}
+
+impl SessionLayer {
+    /// Sessions kept in `store` that expire after `idle_timeout` without a
+    /// request; the cookie gets `Secure` when `secure` is set.
+    pub fn new(store: BoundedStore, idle_timeout: Duration, secure: bool) -> Self {
+        let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
+        Self {
+            shared: Arc::new(Shared {
+                store: Arc::new(store),
+                expiry: Expiry::OnInactivity(idle),
+                locks: SessionLocks::default(),
+                cookie: CookieText::new(idle_timeout, secure),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service of [`SessionLayer`].
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> Service<Request> for SessionService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        // Call the instance that was polled ready; leave a fresh clone behind.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let shared = self.shared.clone();
+        let id = session_id_of(&mut req);
+        Box::pin(async move {
+            let _turn = match id {
+                Some(id) => Some(shared.locks.lock(id).await),
+                None => None,
+            };
+            let session = Session::new(id, shared.store.clone(), Some(shared.expiry));
+            req.extensions_mut().insert(session.clone());
+            let mut response = inner.call(req).await?;
+            shared.finish(&session, &mut response).await;
+            Ok(response)
+        })
+    }
+}
+
+/// The id named by the request's one `session_id` cookie. Two such cookies
+/// count as none and are removed; a value that is not an id this server
+/// could have issued counts as none.
+fn session_id_of(req: &mut Request) -> Option<Id> {
+    let (first, second) = {
+        let mut ids = cookie_pairs(req.headers())
+            .filter(|(name, _)| *name == SESSION_COOKIE)
+            .map(|(_, value)| value.parse::<Id>());
+        (ids.next(), ids.next())
+    };
+    if second.is_some() {
+        tracing::warn!("request with several session cookies; treated as having none");
+        remove_cookie(req.headers_mut(), SESSION_COOKIE);
+        return None;
+    }
+    let id = first?.ok();
+    if id.is_none() {
+        tracing::debug!("a session cookie that is not a session id; treated as none");
+    }
+    id
+}
+
+impl Shared {
+    /// After the handler: saves a changed session and sets its cookie, or
+    /// expires the cookie of a session the handler deleted.
+    async fn finish(&self, session: &Session, response: &mut Response) {
+        let cookie = if response
+            .extensions()
+            .get::<SessionCookieExpired>()
+            .is_some()
+        {
+            self.cookie.removal.clone()
+        } else if session.is_modified()
+            && !response.status().is_server_error()
+            && !session.is_empty().await
+        {
+            match self.save(session).await {
+                Ok(cookie) => cookie,
+                Err(err) => {
+                    *response = err.into_response();
+                    return;
+                }
+            }
+        } else {
+            return;
+        };
+        let echo = self.cookie.echo_for(&cookie);
+        let headers = response.headers_mut();
+        headers.append(SET_COOKIE, cookie);
+        headers.append(SET_COOKIE_ECHO.clone(), echo);
+    }
+
+    /// Saves the session and returns its `Set-Cookie` value.
+    async fn save(&self, session: &Session) -> Result<HeaderValue, AppError> {
+        session.save().await?;
+        let id = session
+            .id()
+            .ok_or_else(|| AppError::Internal("a saved session has no id".into()))?;
+        self.cookie.set(id)
+    }
+}
+
+/// The `session_id` cookie's text; everything but the id is rendered once.
+#[derive(Debug)]
+struct CookieText {
+    /// `; HttpOnly; SameSite=Lax; Path=/; Max-Age=…`, with `Secure` if set.
+    attributes: String,
+    /// The cookie that tells the browser to drop the session cookie.
+    removal: HeaderValue,
+    /// The echo of a `Set-Cookie` that carries an id: the id redacted.
+    redacted: HeaderValue,
+}
+
+impl CookieText {
+    fn new(idle_timeout: Duration, secure: bool) -> Self {
+        let secure = if secure { "; Secure" } else { "" };
+        let base = format!("; HttpOnly; SameSite=Lax{secure}; Path=/");
+        let attributes = format!("{base}; Max-Age={}", idle_timeout.as_secs());
+        let removal =
+            format!("{SESSION_COOKIE}={base}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        let redacted = format!("{SESSION_COOKIE}=<redacted>{attributes}");
+        // Fixed text and a number: always a valid header value.
+        let header = |text: String| HeaderValue::try_from(text).expect("visible ASCII");
+        Self {
+            attributes,
+            removal: header(removal),
+            redacted: header(redacted),
+        }
+    }
+
+    /// `session_id=<id>; HttpOnly; …`.
+    fn set(&self, id: Id) -> Result<HeaderValue, AppError> {
+        let mut text = String::with_capacity(SESSION_COOKIE.len() + 23 + self.attributes.len());
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{SESSION_COOKIE}={id}{}", self.attributes);
+        HeaderValue::try_from(text)
+            .map_err(|err| AppError::Internal(format!("session cookie: {err}")))
+    }
+
+    /// What `X-Set-Cookie-Echo` shows for a `Set-Cookie`: the removal as it
+    /// is (it carries no id), any other with the id redacted.
+    fn echo_for(&self, set_cookie: &HeaderValue) -> HeaderValue {
+        if *set_cookie == self.removal {
+            self.removal.clone()
+        } else {
+            self.redacted.clone()
+        }
+    }
+}
+
+/// The striped locks, shared by all requests.
+#[derive(Debug)]
+struct SessionLocks {
+    stripes: Box<[Mutex<()>]>,
+    hasher: RandomState,
+}
+
+impl Default for SessionLocks {
+    fn default() -> Self {
+        Self {
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl SessionLocks {
+    /// Waits for the turn of the session `id`.
+    async fn lock(&self, id: Id) -> MutexGuard<'_, ()> {
+        // The modulo keeps the index in range; truncation is intended.
+        let stripe = (self.hasher.hash_one(id.0) as usize) % self.stripes.len();
+        self.stripes[stripe].lock().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_carry_the_documented_attributes() {
+        let text = CookieText::new(Duration::from_secs(1800), false);
+        let id = Id(42);
+
+        let set = text.set(id).unwrap();
+
+        assert_eq!(
+            set,
+            format!("session_id={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800").as_str()
+        );
+        assert_eq!(
+            text.echo_for(&set),
+            "session_id=<redacted>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"
+        );
+        assert_eq!(
+            text.removal,
+            "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; \
+             Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert_eq!(text.echo_for(&text.removal), text.removal);
+    }
+
+    #[test]
+    fn secure_cookies_say_so() {
+        let text = CookieText::new(Duration::from_secs(60), true);
+
+        let set = text.set(Id(7)).unwrap();
+
+        assert!(set
+            .to_str()
+            .unwrap()
+            .ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"));
+    }
+}
