@@ -3,8 +3,8 @@
 # One command, from a clean clone:   bench/run.sh
 #
 # Servers are pinned to CPU 0, wrk to CPU 1, 32 connections. Four targets,
-# interleaved over ROUNDS rounds (default 5) of DURATION seconds (default 4);
-# medians are reported:
+# interleaved over ROUNDS rounds (default 20) of DURATION seconds (default 1)
+# per target; medians are reported:
 #   a. GET /get-session-data with a live session;
 #   b. POST /update-session-data with a live session, its token, a small body;
 #   c. the ceiling: GET /bench/ceiling, the same app built with the
@@ -17,8 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS="${ROUNDS:-5}"
-DURATION="${DURATION:-4}"
+ROUNDS="${ROUNDS:-20}"
+DURATION="${DURATION:-1}"
 CONNECTIONS=32
 SESSIONS=20000
 WORK="$(mktemp -d)"
@@ -106,12 +106,21 @@ echo "warming up"
 DURATION=2 load warmup -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data"
 DURATION=2 load warmup "$APP_URL/bench/ceiling"
 DURATION=2 load warmup "$BARE_URL/get-session-data"
+# Each round runs every target back to back, the ceiling next to both
+# session targets, in the opposite order every other round; rounds are
+# short, because the shared machine's speed drifts over seconds and a ratio
+# is only as good as the pairing of its two runs.
 for round in $(seq "$ROUNDS"); do
   echo "round $round of $ROUNDS"
-  load get -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data"
-  load post -s "$WORK/post.lua" "$APP_URL/update-session-data"
-  load ceiling "$APP_URL/bench/ceiling"
-  load bare "$BARE_URL/get-session-data"
+  if [ $((round % 2)) -eq 1 ]; then order="get ceiling post bare"; else order="bare post ceiling get"; fi
+  for target in $order; do
+    case "$target" in
+      get) load get -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data" ;;
+      post) load post -s "$WORK/post.lua" "$APP_URL/update-session-data" ;;
+      ceiling) load ceiling "$APP_URL/bench/ceiling" ;;
+      bare) load bare "$BARE_URL/get-session-data" ;;
+    esac
+  done
 done
 
 # RSS per session, on a fresh server.
@@ -192,8 +201,10 @@ for label, name, row in (("a. GET /get-session-data (live session)", "get", get)
     print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms"
           f" | {ratio(name, 'ceiling'):.3f}x | {ratio(name, 'bare'):.3f}x |")
 print()
-print("per-round a/c: " + " ".join(f"{a[0] / c[0]:.2f}" for a, c in zip(rows("get"), rows("ceiling"))))
-print("per-round b/c: " + " ".join(f"{b[0] / c[0]:.2f}" for b, c in zip(rows("post"), rows("ceiling"))))
+for label, name in (("a/c", "get"), ("b/c", "post")):
+    per_round = [a[0] / c[0] for a, c in zip(rows(name), rows("ceiling"))]
+    q1, _, q3 = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
+    print(f"per-round {label}: quartiles {q1:.2f}-{q3:.2f}: " + " ".join(f"{r:.2f}" for r in per_round))
 print()
 print(f"RSS per session: {per_session:,.0f} bytes ({int(before):,} KiB -> {int(after):,} KiB over 20,000 sessions)")
 print(f"start-up to 'listening on': {startup_ms:.1f} ms")
