@@ -33,8 +33,8 @@ fn pairs_of<'a>(
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| {
             let (name, value) = pair.split_once('=')?;
-            let name = name.trim();
-            (!name.is_empty()).then(|| (name, value.trim()))
+            let name = name.trim_ascii();
+            (!name.is_empty()).then(|| (name, value.trim_ascii()))
         })
 }
 

@@ -61,15 +61,17 @@ pub fn app(config: &Config) -> Router {
 /// Spawns the store's expiry sweep, so it must run inside a Tokio runtime.
 pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     store.spawn_purger(sweep_interval(config.idle_timeout()));
-    // One `layer` call per stack: axum boxes each layer it is given around
-    // every route and clones it per request, so a stack costs one box.
-    let session_stack = ServiceBuilder::new()
-        .layer(session_layer::SessionLayer::new(
-            store,
-            config.idle_timeout(),
-            config.secure_cookies,
-        ))
-        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES));
+    // axum boxes each layer it is given around every route, and clones it per
+    // request: so each group of routes gets its whole stack in one `layer`
+    // call, the session routes the shared layers and the session layers.
+    // Shared by every response: the request log and the security headers.
+    let shared_layers = || {
+        ServiceBuilder::new()
+            .layer(middleware::from_fn(logging::log_request))
+            .layer(MapResponseLayer::new(
+                security::add_security_headers as fn(Response) -> Response,
+            ))
+    };
     let session_routes = Router::new()
         .route("/", get(page::index))
         .route("/get-session-data", get(session_api::get_session_data))
@@ -79,27 +81,31 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
         )
         .route("/regenerate-session", post(session_api::regenerate_session))
         .route("/clear-session", post(session_api::clear_session))
-        .layer(session_stack);
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(
+            shared_layers()
+                .layer(session_layer::SessionLayer::new(
+                    store,
+                    config.idle_timeout(),
+                    config.secure_cookies,
+                ))
+                .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
+        );
 
     let static_files = ServeDir::new(STATIC_DIR)
         .call_fallback_on_method_not_allowed(true)
         .fallback(static_fallback.into_service());
-
-    let router = Router::new().merge(session_routes);
+    let other_routes = Router::new();
     #[cfg(feature = "bench-ceiling")]
-    let router = router.route("/bench/ceiling", get(bench_ceiling::ceiling));
-    router
+    let other_routes = other_routes.route("/bench/ceiling", get(bench_ceiling::ceiling));
+    let other_routes = other_routes
         .route("/healthz", get(healthz))
         .nest_service("/static", static_files)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(
-            ServiceBuilder::new()
-                .layer(middleware::from_fn(logging::log_request))
-                .layer(MapResponseLayer::new(
-                    security::add_security_headers as fn(Response) -> Response,
-                )),
-        )
+        .layer(shared_layers());
+
+    session_routes.merge(other_routes)
 }
 
 /// Expired sessions are swept twice per idle timeout, between once a second
