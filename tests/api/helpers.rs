@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ajax_sessions::{app_with_store, BoundedStore, Config};
 use reqwest::cookie::{CookieStore as _, Jar};
-use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use reqwest::{Response, StatusCode, Url};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -216,8 +216,10 @@ impl TestApp {
         self.post_action("/clear-session").await
     }
 
-    /// `GET /get-session-data` as a client that sends only `cookie`.
-    pub async fn get_session_data_with_cookie(&self, cookie: &str) -> Reply {
+    /// `GET /get-session-data` as a client that sends only `cookie`, as
+    /// text or as raw bytes (which need not be valid UTF-8).
+    pub async fn get_session_data_with_cookie(&self, cookie: impl AsRef<[u8]>) -> Reply {
+        let cookie = HeaderValue::from_bytes(cookie.as_ref()).expect("a header value");
         let response = bare_client()
             .get(self.url("/get-session-data"))
             .header("cookie", cookie)

@@ -1,24 +1,12 @@
 //! Session cookies the server did not issue, or no longer honours, are never
 //! adopted and never cause a 5xx.
 
-use reqwest::header::HeaderValue;
 use serde_json::json;
 
-use crate::helpers::{bare_client, spawn_app, Reply, TestApp};
+use crate::helpers::{bare_client, spawn_app, Reply};
 
 /// A well-formed id (22 URL-safe base64 characters) that was never issued.
 const FORGED: &str = "AAAAAAAAAAAAAAAAAAAAAA";
-
-async fn send_with_cookie_bytes(app: &TestApp, cookie: &[u8]) -> Reply {
-    let value = HeaderValue::from_bytes(cookie).expect("a header value");
-    let response = bare_client()
-        .get(app.url("/get-session-data"))
-        .header("cookie", value)
-        .send()
-        .await
-        .expect("GET");
-    Reply::read(response).await
-}
 
 #[tokio::test]
 async fn a_forged_id_finds_no_session() {
@@ -78,7 +66,7 @@ async fn malformed_and_oversized_cookies_never_cause_a_5xx() {
     ];
 
     for cookie in &cases {
-        let reply = send_with_cookie_bytes(&app, cookie).await;
+        let reply = app.get_session_data_with_cookie(cookie).await;
         assert!(
             reply.status.as_u16() < 500,
             "{:?}: {}",
