@@ -47,13 +47,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ReceivedCookies {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(Self(
-            parts.headers.get_all(COOKIE).iter().cloned().collect(),
-        ))
+        Ok(Self::of(&parts.headers))
     }
 }
 
 impl ReceivedCookies {
+    /// The `Cookie` headers of `headers`.
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self(headers.get_all(COOKIE).iter().cloned().collect())
+    }
+
     /// The names of the cookies sent, in order. Values are never exposed
     /// here, so they cannot leak into a reply.
     pub fn names(&self) -> CookieNames<'_> {

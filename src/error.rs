@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::cookies::CookieNames;
 use crate::limits;
 
 /// What went wrong, with the HTTP status and `code` each variant answers with.
@@ -132,12 +133,19 @@ fn json_error_kind(err: &serde_json::Error) -> String {
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
+    error: &'a ErrorDetail,
+    /// Added by the session routes, so a refused request still shows which
+    /// cookies rode along.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookies_received: Option<CookieNames<'a>>,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
+/// The `error` member of an error reply. It also travels in the response's
+/// extensions, so a layer that knows more about the request (the session
+/// layer knows its cookies) can answer with a fuller body.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorDetail {
+    code: &'static str,
     message: String,
 }
 
@@ -147,14 +155,34 @@ impl IntoResponse for AppError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code,
-                message: self.message(),
-            },
+        let detail = ErrorDetail {
+            code,
+            message: self.message(),
         };
-        json_response(status, &body)
+        let body = ErrorBody {
+            error: &detail,
+            cookies_received: None,
+        };
+        let mut response = json_response(status, &body);
+        response.extensions_mut().insert(detail);
+        response
     }
+}
+
+/// Rewrites an error reply's body to list the cookie names the request
+/// carried; any other response is left as it is. Status and headers (an
+/// `Allow`, say) stay.
+pub fn add_cookies_to_error(response: &mut Response, cookies: CookieNames<'_>) {
+    let Some(detail) = response.extensions_mut().remove::<ErrorDetail>() else {
+        return;
+    };
+    let body = ErrorBody {
+        error: &detail,
+        cookies_received: Some(cookies),
+    };
+    let fuller = json_response(response.status(), &body);
+    *response.body_mut() = fuller.into_body();
+    response.headers_mut().remove(header::CONTENT_LENGTH);
 }
 
 /// A JSON response with `Cache-Control: no-store`: session state must never

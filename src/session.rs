@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
 
-use crate::cookies::CookieNames;
+use crate::cookies::{cookie_pairs, CookieNames, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::patch::{self, Data};
 
@@ -50,6 +50,9 @@ pub struct AppSession {
     session: Session,
     state: Option<SessionState>,
     idle_timeout: Duration,
+    /// The request carried a `session_id` cookie that named no live session
+    /// (expired, cleared, replaced or never issued): the reply says so.
+    stale_cookie: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
@@ -79,10 +82,14 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
             ),
             None => None,
         };
+        // Only worth a second look at the cookies when nothing was found.
+        let stale_cookie =
+            state.is_none() && cookie_pairs(&parts.headers).any(|(name, _)| name == SESSION_COOKIE);
         Ok(Self {
             session,
             state,
             idle_timeout,
+            stale_cookie,
         })
     }
 }
@@ -156,6 +163,8 @@ impl AppSession {
         self.require_live()?;
         self.session.flush().await?;
         self.state = None;
+        // The cookie named a live session until a moment ago.
+        self.stale_cookie = false;
         Ok(())
     }
 
@@ -168,13 +177,18 @@ impl AppSession {
                     created_at: format_time(state.created_at * 1000),
                     expires_at: format_time(state.expires_at_ms),
                     page_views: Some(state.page_views),
+                    idle_timeout_seconds: Some(self.idle_timeout.as_secs()),
+                    reason: None,
                 },
                 data: Cow::Borrowed(&state.data),
                 csrf_token: Some(&state.csrf_token),
                 cookies_received,
             },
             None => SessionReply {
-                session: SessionSummary::default(),
+                session: SessionSummary {
+                    reason: self.stale_cookie.then_some(UNKNOWN_OR_EXPIRED),
+                    ..SessionSummary::default()
+                },
                 data: Cow::Owned(Data::new()),
                 csrf_token: None,
                 cookies_received,
@@ -235,7 +249,16 @@ struct SessionSummary {
     expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     page_views: Option<u64>,
+    /// The idle timeout, so the page can explain when a read moves the expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_timeout_seconds: Option<u64>,
+    /// Why there is no session although a `session_id` cookie came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
 }
+
+/// `session.reason` when a `session_id` cookie found no live session.
+const UNKNOWN_OR_EXPIRED: &str = "unknown_or_expired";
 
 /// 256 random bits, URL-safe base64: unguessable, and safe in a header and
 /// an HTML attribute.

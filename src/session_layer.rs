@@ -62,8 +62,10 @@ use tower::{Layer, Service};
 use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session};
 
-use crate::cookies::{cookie_pairs, remove_cookie, SESSION_COOKIE, SET_COOKIE_ECHO};
-use crate::error::AppError;
+use crate::cookies::{
+    cookie_pairs, remove_cookie, ReceivedCookies, SESSION_COOKIE, SET_COOKIE_ECHO,
+};
+use crate::error::{add_cookies_to_error, AppError};
 use crate::store::BoundedStore;
 
 /// Number of lock stripes: enough that unrelated sessions rarely share one.
@@ -141,6 +143,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let shared = self.shared.clone();
         let id = session_id_of(&mut req);
+        // Kept for error replies, which list the cookie names that came
+        // (cloning a header value shares its bytes).
+        let cookies = ReceivedCookies::of(req.headers());
         Box::pin(async move {
             let _turn = match id {
                 Some(id) => Some(shared.locks.lock(id).await),
@@ -150,6 +155,7 @@ where
             req.extensions_mut().insert(session.clone());
             let mut response = inner.call(req).await?;
             shared.finish(&session, &mut response).await;
+            add_cookies_to_error(&mut response, cookies.names());
             Ok(response)
         })
     }

@@ -12,6 +12,7 @@ mod helpers;
 mod hostile_cookies;
 mod lifecycle;
 mod properties;
+mod replies;
 mod rfc7396;
 mod store_bound;
 mod walkthrough;
