@@ -2,18 +2,44 @@
 # The cookie-and-session story told with curl and a cookie jar.
 #
 #   scripts/curl-walkthrough.sh [BASE_URL]     (default http://127.0.0.1:3000)
+#   scripts/curl-walkthrough.sh --help
 #
-# Each step prints what it shows, the command, the Cookie / Set-Cookie
+# Each step prints what it shows, the commands, the Cookie / Set-Cookie
 # headers involved and the JSON reply, then checks the result; the script
 # stops with a non-zero exit at the first step whose result is not what it
-# says. Session ids are shortened in the output (first 6 characters).
+# says. Every command is printed exactly as it runs: paste them, in order,
+# into a shell in an empty folder and they tell the same story. Session ids
+# and tokens are held in shell variables (ID, OLD_ID, TOKEN), so they are
+# never printed whole.
 set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/curl-walkthrough.sh [BASE_URL]
+
+Tells the cookie-and-session story of ajax-sessions with curl and a cookie
+jar, against a running server (default http://127.0.0.1:3000; start one
+with `cargo run`). Each step prints a one-line explanation, the commands as
+they run, the Cookie and Set-Cookie headers and the JSON reply, and checks
+the result; the script exits non-zero at the first step that does not
+behave as described.
+
+See idle expiry with scripts/curl-expiry.sh against a server started with
+a short timeout (cargo run -- --idle-timeout 5).
+EOF
+}
+
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+esac
 
 BASE="${1:-http://127.0.0.1:3000}"
 BASE="${BASE%/}"
+# Commands run in a fresh folder, so the jar is cookies.txt, as printed.
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-JAR="$WORK/cookies.txt"
+cd "$WORK"
 STEP=0
 STATUS=""
 BODY=""
@@ -36,12 +62,6 @@ shorten_ids() {
   sed -E 's/(session_id=)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]*/\1\2…/g'
 }
 
-# The session id in the jar (curl writes HttpOnly cookies as #HttpOnly_host).
-jar_session_id() {
-  [ -f "$JAR" ] || return 0
-  awk -F '\t' '$6 == "session_id" { print $7 }' "$JAR" | tail -n 1
-}
-
 pretty_json() {
   if command -v python3 >/dev/null 2>&1 && python3 -m json.tool <<<"$1" >/dev/null 2>&1; then
     python3 -m json.tool <<<"$1"
@@ -50,31 +70,24 @@ pretty_json() {
   fi
 }
 
-# Prints arguments as a command a reader can paste: single quotes where needed.
-quote_args() {
-  local arg out="" escaped="'\\''"
-  for arg in "$@"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@-]+$ ]]; then
-      out+=" $arg"
-    else
-      out+=" '${arg//\'/$escaped}'"
-    fi
-  done
-  printf '%s' "${out# }"
+# shown COMMAND: prints a shell command, then runs exactly that text.
+shown() {
+  printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
+  eval "$1"
 }
 
-# call DESCRIPTION-OF-COOKIE-SENT curl-arguments...
-# Runs curl, prints the command, the Cookie sent, the Set-Cookie received,
-# the status and the JSON; sets STATUS and BODY.
+# call COOKIE-SENT CURL-COMMAND
+# Prints the command and runs exactly that text, with curl told to keep the
+# status, headers and body aside; then prints the Cookie sent, the
+# Set-Cookie received, the status and the JSON, and sets STATUS and BODY.
 call() {
-  local cookie_sent="$1"
-  shift
-  printf '%s$ curl %s%s\n' "$DIM" "$(quote_args "$@")" "$RESET" | sed "s|$WORK/||g" | shorten_ids
+  local cookie_sent="$1" command="$2"
+  printf '%s$ %s%s\n' "$DIM" "$command" "$RESET"
   [ -n "$cookie_sent" ] && printf '   > Cookie: %s\n' "$cookie_sent" | shorten_ids
-  STATUS=$(curl -sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' "$@") \
+  STATUS=$(eval "$command -sS -o .body -D .headers -w '%{http_code}'") \
     || fail "curl could not reach $BASE (is the server running? cargo run)"
-  BODY=$(cat "$WORK/body")
-  grep -i '^set-cookie:' "$WORK/headers" | tr -d '\r' | sed 's/^/   < /' | shorten_ids || true
+  BODY=$(cat .body)
+  grep -i '^set-cookie:' .headers | tr -d '\r' | sed 's/^/   < /' | shorten_ids || true
   printf '   < HTTP %s\n' "$STATUS"
   pretty_json "$BODY" | sed 's/^/   /'
 }
@@ -87,74 +100,84 @@ expect_body() {
   grep -q -- "$1" <<<"$BODY" || fail "expected the reply to contain $1"
 }
 
-json_string() {
-  sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$BODY"
-}
+# The commands that put the jar's session id and the session's CSRF token
+# into shell variables, printed like the others.
+READ_ID="ID=\$(awk -F '\\t' '\$6 == \"session_id\" { print \$7 }' cookies.txt)"
+READ_TOKEN="TOKEN=\$(curl -s -b cookies.txt $BASE/get-session-data | sed -n 's/.*\"csrf_token\":\"\\([^\"]*\\)\".*/\\1/p')"
 
 echo "${BOLD}ajax-sessions: cookies and sessions, told with curl against $BASE${RESET}"
 curl -sSf -o /dev/null "$BASE/healthz" || fail "no server at $BASE: start it with cargo run"
 
 step "Without a cookie the server knows no session: it answers with an empty state and sets no cookie."
-call "" "$BASE/get-session-data"
+call "" "curl $BASE/get-session-data"
 expect_status 200
 expect_body '"active":false'
-grep -qi '^set-cookie:' "$WORK/headers" && fail "a GET without a session must not set a cookie"
+grep -qi '^set-cookie:' .headers && fail "a GET without a session must not set a cookie"
 
-step "A POST creates the session: the server keeps the data and sends Set-Cookie: session_id=…; HttpOnly. curl's jar (-c) stores it."
-call "" -c "$JAR" -H 'Content-Type: application/json' -d '{"color":"blue","size":"large"}' "$BASE/update-session-data"
+step "A POST creates the session: the server keeps the data and sends Set-Cookie: session_id=…; HttpOnly. curl's jar (-c) stores it; the id and token go into shell variables."
+call "" "curl -c cookies.txt -H 'Content-Type: application/json' -d '{\"color\":\"blue\",\"size\":\"large\"}' $BASE/update-session-data"
 expect_status 200
 expect_body '"color":"blue"'
-grep -qi '^set-cookie: session_id=.*HttpOnly' "$WORK/headers" || fail "expected Set-Cookie: session_id=…; HttpOnly"
-ID="$(jar_session_id)"
+grep -qi '^set-cookie: session_id=.*HttpOnly' .headers || fail "expected Set-Cookie: session_id=…; HttpOnly"
+shown "$READ_ID"
 [ -n "$ID" ] || fail "the jar holds no session_id"
-TOKEN="$(json_string csrf_token)"
-[ -n "$TOKEN" ] || fail "the reply carries no csrf_token"
+shown "$READ_TOKEN"
+[ -n "$TOKEN" ] || fail "the session has no csrf_token"
 
 step "A GET with the jar (-b) sends the cookie back; the server finds the session and its data."
-call "session_id=$ID" -b "$JAR" "$BASE/get-session-data"
+call "session_id=$ID" "curl -b cookies.txt $BASE/get-session-data"
 expect_status 200
 expect_body '"active":true'
 expect_body '"color":"blue"'
 
 step "The same GET without the jar finds nothing: the cookie is the only link between a client and its session."
-call "" "$BASE/get-session-data"
+call "" "curl $BASE/get-session-data"
 expect_status 200
 expect_body '"active":false'
 
-step "A POST that carries the cookie but not the CSRF token is refused with 403: this is what a forged cross-site request looks like."
-call "session_id=$ID" -b "$JAR" -H 'Content-Type: application/json' -d '{"color":"red"}' "$BASE/update-session-data"
+step "A POST that carries the cookie but not the CSRF token is refused with 403 by the token check (the reply still lists the cookie that came)."
+call "session_id=$ID" "curl -b cookies.txt -H 'Content-Type: application/json' -d '{\"color\":\"red\"}' $BASE/update-session-data"
 expect_status 403
 expect_body '"code":"csrf_token_missing"'
+expect_body '"cookies_received":\["session_id"\]'
 
-step "With the token in X-CSRF-Token the same POST is accepted."
-call "session_id=$ID" -b "$JAR" -H 'Content-Type: application/json' -H "X-CSRF-Token: $TOKEN" -d '{"color":"red"}' "$BASE/update-session-data"
+step "A POST from another origin is refused before the token is looked at: the Origin check (403 cross_origin_rejected). A browser on another site would not even send this SameSite=Lax cookie."
+call "session_id=$ID" "curl -b cookies.txt -H 'Origin: http://evil.example' -H \"X-CSRF-Token: \$TOKEN\" -H 'Content-Type: application/json' -d '{\"color\":\"red\"}' $BASE/update-session-data"
+expect_status 403
+expect_body '"code":"cross_origin_rejected"'
+
+step "With the token in X-CSRF-Token and no foreign Origin, the same POST is accepted."
+call "session_id=$ID" "curl -b cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -H 'Content-Type: application/json' -d '{\"color\":\"red\"}' $BASE/update-session-data"
 expect_status 200
 expect_body '"color":"red"'
 
 step "Sending null for a key deletes it (JSON Merge Patch)."
-call "session_id=$ID" -b "$JAR" -H 'Content-Type: application/json' -H "X-CSRF-Token: $TOKEN" -d '{"size":null}' "$BASE/update-session-data"
+call "session_id=$ID" "curl -b cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -H 'Content-Type: application/json' -d '{\"size\":null}' $BASE/update-session-data"
 expect_status 200
 grep -q '"size"' <<<"$BODY" && fail "the key size should be gone"
 
-step "Regenerate gives the session a new id (new Set-Cookie) and a new token, and keeps the data."
-call "session_id=$ID" -b "$JAR" -c "$JAR" -H "X-CSRF-Token: $TOKEN" -X POST "$BASE/regenerate-session"
+step "Regenerate gives the session a new id (new Set-Cookie) and a new token, and keeps the data; the old id finds nothing."
+shown "OLD_ID=\$ID"
+call "session_id=$ID" "curl -b cookies.txt -c cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -X POST $BASE/regenerate-session"
 expect_status 200
 expect_body '"color":"red"'
-NEW_ID="$(jar_session_id)"
-[ -n "$NEW_ID" ] && [ "$NEW_ID" != "$ID" ] || fail "expected a new session id in the jar"
-TOKEN="$(json_string csrf_token)"
+shown "$READ_ID"
+[ -n "$ID" ] && [ "$ID" != "$OLD_ID" ] || fail "expected a new session id in the jar"
+shown "$READ_TOKEN"
 echo "   The old id now finds nothing:"
-call "session_id=$ID" -H "Cookie: session_id=$ID" "$BASE/get-session-data"
+call "session_id=$OLD_ID" "curl -H \"Cookie: session_id=\$OLD_ID\" $BASE/get-session-data"
 expect_body '"active":false'
+expect_body '"reason":"unknown_or_expired"'
 
 step "Clear deletes the session on the server and expires the cookie (Max-Age=0), so curl drops it from the jar."
-call "session_id=$NEW_ID" -b "$JAR" -c "$JAR" -H "X-CSRF-Token: $TOKEN" -X POST "$BASE/clear-session"
+call "session_id=$ID" "curl -b cookies.txt -c cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -X POST $BASE/clear-session"
 expect_status 200
 expect_body '"active":false'
-grep -qiE '^set-cookie: session_id=;.*(max-age=0|expires=)' "$WORK/headers" || fail "expected an expiring Set-Cookie"
-[ -z "$(jar_session_id)" ] || fail "the jar still holds a session_id"
+grep -qiE '^set-cookie: session_id=;.*(max-age=0|expires=)' .headers || fail "expected an expiring Set-Cookie"
+grep -q 'session_id' cookies.txt && fail "the jar still holds a session_id"
 echo "   The cleared id finds nothing either:"
-call "session_id=$NEW_ID" -H "Cookie: session_id=$NEW_ID" "$BASE/get-session-data"
-expect_body '"active":false'
+call "session_id=$ID" "curl -H \"Cookie: session_id=\$ID\" $BASE/get-session-data"
+expect_body '"reason":"unknown_or_expired"'
 
 printf '\n%sAll %d steps behaved as described.%s\n' "$BOLD" "$STEP" "$RESET"
+echo "Idle expiry has a script of its own: scripts/curl-expiry.sh, against a server started with --idle-timeout 5."

@@ -165,15 +165,15 @@ async fn fill(client: &Client, id: &str, text: &str) -> TestResult {
     Ok(())
 }
 
-/// The number of entries in the request log.
+/// The number of requests answered since the page loaded (the log itself
+/// keeps only the newest 50).
 async fn log_count(client: &Client) -> Result<u64, Box<dyn Error>> {
-    Ok(eval(
+    let count = eval(
         client,
-        "return document.querySelectorAll('#log > li').length;",
+        "return Number(document.getElementById('log').dataset.answered || 0);",
     )
-    .await?
-    .as_u64()
-    .unwrap_or(0))
+    .await?;
+    Ok(count.as_u64().unwrap_or(0))
 }
 
 /// Clicks a button and waits for `requests` more entries in the log.
@@ -184,7 +184,7 @@ async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult 
         client,
         &format!("{requests} request(s) after #{id}"),
         &format!(
-            "document.querySelectorAll('#log > li').length >= {}",
+            "Number(document.getElementById('log').dataset.answered || 0) >= {}",
             before + requests
         ),
     )
@@ -199,6 +199,16 @@ async fn shown_session(client: &Client) -> Result<Value, Box<dyn Error>> {
     )
     .await?;
     Ok(serde_json::from_str(text.as_str().unwrap_or("null"))?)
+}
+
+/// The newest explanation in "What just happened".
+async fn newest_explanation(client: &Client) -> Result<String, Box<dyn Error>> {
+    let text = eval(
+        client,
+        "return document.querySelector('#explain li').textContent;",
+    )
+    .await?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
 }
 
 async fn newest_status(client: &Client) -> Result<String, Box<dyn Error>> {
@@ -286,7 +296,7 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     wait_for(
         client,
         "the first request",
-        "document.querySelectorAll('#log > li').length >= 1",
+        "Number(document.getElementById('log').dataset.answered || 0) >= 1",
     )
     .await?;
     assert_eq!(newest_status(client).await?, "200");
@@ -311,9 +321,22 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     .await?;
     assert_eq!(foreign, json!([]));
 
-    // Refresh.
+    // Refresh twice within a second: a read that moves the expiry by less
+    // than a tenth of the idle timeout writes nothing, and the page says so.
     click_and_wait(client, "refresh", 1).await?;
     assert_eq!(newest_status(client).await?, "200");
+    click_and_wait(client, "refresh", 1).await?;
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("did not move"), "{said}");
+    assert!(said.contains("a tenth of the idle timeout"), "{said}");
+    assert!(!said.contains("moved the expiry"), "{said}");
+    let countdown = eval(
+        client,
+        "return document.getElementById('countdown').dataset.seconds;",
+    )
+    .await?;
+    let seconds: u64 = countdown.as_str().unwrap_or_default().parse()?;
+    assert!((1700..=1800).contains(&seconds), "countdown {seconds}");
 
     // Update a key with a JSON value, then delete it.
     fill(client, "data-key", "color").await?;
@@ -362,32 +385,96 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         .as_str()
         .unwrap_or_default()
         .contains("favourite=oatmeal"));
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("carried it"), "{said}");
+
+    // A script cannot overwrite the HttpOnly session cookie, and the page
+    // says the browser refused rather than that the write happened.
+    fill(client, "cookie-name", "session_id").await?;
+    fill(client, "cookie-value", "planted").await?;
+    click_and_wait(client, "set-cookie", 1).await?;
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("refused the write"), "{said}");
+    assert!(said.contains("HttpOnly"), "{said}");
+    let visible = eval(client, "return document.cookie;").await?;
+    assert!(
+        !visible.as_str().unwrap_or_default().contains("session_id"),
+        "{visible}"
+    );
+    assert_eq!(
+        session_cookie(client).await?.map(|c| c.value().to_owned()),
+        Some(first_id.clone())
+    );
+
+    // Delete cookie sends a request that shows the cookie gone.
+    fill(client, "cookie-name", "favourite").await?;
+    click_and_wait(client, "delete-cookie", 1).await?;
+    let received = &shown_session(client).await?["cookies_received"];
+    assert!(
+        received
+            .as_array()
+            .is_some_and(|names| !names.contains(&json!("favourite"))),
+        "{received}"
+    );
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("did not carry it"), "{said}");
 
     // A request without the token is refused, and the page says so.
     click_and_wait(client, "no-token", 1).await?;
     assert_eq!(newest_status(client).await?, "403");
-    let said = eval(
+    let said = newest_explanation(client).await?;
+    for words in [
+        "403 csrf_token_missing",
+        "no X-CSRF-Token",
+        "SameSite=Lax",
+        "Origin check",
+    ] {
+        assert!(said.contains(words), "{words} in: {said}");
+    }
+    assert!(
+        said.contains("received it"),
+        "the cookie rode along: {said}"
+    );
+    let note = eval(
         client,
-        "return document.querySelector('#explain li').textContent;",
+        "return document.getElementById('csrf-note').textContent;",
     )
     .await?;
-    assert!(said.as_str().unwrap_or_default().contains("403"), "{said}");
+    for words in [
+        "CSRF token",
+        "SameSite=Lax",
+        "Origin check",
+        "cross_origin_rejected",
+    ] {
+        assert!(note.as_str().unwrap_or_default().contains(words), "{words}");
+    }
     assert!(shown_session(client).await?["data"].get("forged").is_none());
 
-    // Twenty parallel updates all arrive.
-    click(client, "burst").await?;
-    wait_for(
-        client,
-        "the burst result",
-        "document.getElementById('burst-result').dataset.kept",
-    )
-    .await?;
-    let kept = eval(
-        client,
-        "return document.getElementById('burst-result').dataset.kept;",
-    )
-    .await?;
-    assert_eq!(kept, "20");
+    // Twenty parallel updates all arrive, burst after burst: the burst's
+    // own keys are overwritten, so it never nears the key limit.
+    for burst in 1..=6 {
+        click(client, "burst").await?;
+        wait_for(
+            client,
+            "the burst result",
+            "document.getElementById('burst-result').dataset.kept",
+        )
+        .await?;
+        let kept = eval(
+            client,
+            "return document.getElementById('burst-result').dataset.kept;",
+        )
+        .await?;
+        assert_eq!(kept, "20", "burst {burst}");
+        let outcomes = eval(
+            client,
+            "return document.querySelectorAll('#burst-outcomes li').length;",
+        )
+        .await?;
+        assert_eq!(outcomes, 20);
+        let said = newest_explanation(client).await?;
+        assert!(said.contains("20 of 20"), "{said}");
+    }
     let keys = shown_session(client).await?["data"]
         .as_object()
         .map_or(0, |data| data.len());
@@ -419,6 +506,21 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     );
     assert!(session_cookie(client).await?.is_none());
 
+    // An update after Clear: no cookie went out, so a new session was made.
+    fill(client, "data-key", "after").await?;
+    fill(client, "data-value", "1").await?;
+    click_and_wait(client, "update", 1).await?;
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("No session_id cookie came"), "{said}");
+    assert!(said.contains("created a new session"), "{said}");
+    assert!(!said.contains("attached the session_id"), "{said}");
+    assert_eq!(shown_session(client).await?["data"], json!({"after": 1}));
+    let explanations_before_reload = eval(
+        client,
+        "return document.querySelectorAll('#explain li').length;",
+    )
+    .await?;
+
     // The theme cookie: toggled by JavaScript, rendered by the server.
     click(client, "theme-toggle").await?;
     wait_for(
@@ -431,7 +533,7 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     wait_for(
         client,
         "the reloaded page",
-        "document.querySelectorAll('#log > li').length >= 1",
+        "Number(document.getElementById('log').dataset.answered || 0) >= 1",
     )
     .await?;
     let source = client.source().await?;
@@ -439,6 +541,24 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         source.contains("data-theme=\"dark\""),
         "server-rendered theme"
     );
+    // The log and the explanations survived the reload.
+    let kept = eval(
+        client,
+        "return document.querySelectorAll('#log > li').length;",
+    )
+    .await?;
+    assert!(kept.as_u64() > Some(20), "the log was kept: {kept}");
+    let explanations = eval(
+        client,
+        "return document.querySelectorAll('#explain li').length;",
+    )
+    .await?;
+    assert!(
+        explanations.as_u64() >= explanations_before_reload.as_u64(),
+        "{explanations} explanations after the reload"
+    );
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("same session this tab saw before"), "{said}");
     let background = eval(
         client,
         "return getComputedStyle(document.body).backgroundColor;",

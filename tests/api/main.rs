@@ -11,6 +11,7 @@ mod headers;
 mod helpers;
 mod hostile_cookies;
 mod lifecycle;
+mod page_logic;
 mod properties;
 mod replies;
 mod rfc7396;

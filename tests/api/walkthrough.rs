@@ -1,11 +1,32 @@
-//! `scripts/curl-walkthrough.sh` against a live server: every step's check
-//! must pass, and the script must fail when there is nothing to talk to.
+//! `scripts/curl-walkthrough.sh` and `scripts/curl-expiry.sh` against a live
+//! server: every step's check must pass, the printed commands must run as
+//! printed, and the scripts must fail when there is nothing to talk to.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
-use crate::helpers::spawn_app;
+use ajax_sessions::Config;
+
+use crate::helpers::{spawn_app, spawn_app_with};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl-walkthrough.sh");
+const EXPIRY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl-expiry.sh");
+
+/// Runs `bash SCRIPT ARGS…` off the async runtime.
+async fn run_script(script: &'static str, args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || Command::new("bash").arg(script).args(args).output())
+        .await
+        .expect("join")
+        .expect("run the script")
+}
+
+/// The commands a transcript printed (its `$ ` lines), in order.
+fn printed_commands(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("$ "))
+        .map(str::to_owned)
+        .collect()
+}
 
 fn curl_available() -> bool {
     let found = Command::new("curl").arg("--version").output().is_ok();
@@ -26,13 +47,7 @@ async fn the_curl_walkthrough_passes_every_step_against_a_live_server() {
     }
     let app = spawn_app().await;
 
-    let address = app.address.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("bash").arg(SCRIPT).arg(&address).output()
-    })
-    .await
-    .expect("join")
-    .expect("run the walkthrough");
+    let output = run_script(SCRIPT, vec![app.address.clone()]).await;
 
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -40,14 +55,15 @@ async fn the_curl_walkthrough_passes_every_step_against_a_live_server() {
         output.status.success(),
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for step in 1..=9 {
+    for step in 1..=10 {
         assert!(
             stdout.contains(&format!("\n{step}. ")),
             "step {step} in:\n{stdout}"
         );
     }
-    assert!(stdout.contains("All 9 steps behaved as described."));
-    // Ids are shortened in the output; whole ids never appear.
+    assert!(stdout.contains("All 10 steps behaved as described."));
+    // Ids are shortened in the output or held in shell variables; whole ids
+    // never appear.
     for line in stdout.lines().filter(|line| line.contains("session_id=")) {
         let id = line
             .split("session_id=")
@@ -57,9 +73,111 @@ async fn the_curl_walkthrough_passes_every_step_against_a_live_server() {
             .next()
             .unwrap_or_default();
         assert!(
-            id.is_empty() || id.ends_with('…'),
+            id.is_empty() || id.ends_with('…') || id.starts_with('$'),
             "unshortened id in: {line}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_commands_run_as_printed() {
+    if !curl_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let output = run_script(SCRIPT, vec![app.address.clone()]).await;
+    assert!(output.status.success());
+    let commands = printed_commands(&String::from_utf8_lossy(&output.stdout));
+    assert!(commands.len() > 15, "{commands:#?}");
+    assert!(
+        commands
+            .iter()
+            .all(|command| !command.contains("session_id=") || command.contains("session_id=$")),
+        "ids are in variables: {commands:#?}"
+    );
+
+    // Pasted in order into a shell in an empty folder, they tell the story
+    // again: a fresh session, refused without the token, regenerated, cleared.
+    let folder = std::env::temp_dir().join(format!("walkthrough-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let mut script = String::from("set -u\n");
+    for command in &commands {
+        script.push_str(command);
+        script.push_str("\necho\n");
+    }
+    let replay = tokio::task::spawn_blocking(move || {
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&folder)
+            .output();
+        let _ = std::fs::remove_dir_all(&folder);
+        output
+    })
+    .await
+    .expect("join")
+    .expect("replay");
+
+    let stdout = String::from_utf8_lossy(&replay.stdout);
+    let stderr = String::from_utf8_lossy(&replay.stderr);
+    assert!(replay.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        r#""color":"blue""#,
+        r#""code":"csrf_token_missing""#,
+        r#""code":"cross_origin_rejected""#,
+        r#""color":"red""#,
+        r#""reason":"unknown_or_expired""#,
+    ] {
+        assert!(stdout.contains(expected), "{expected} in:\n{stdout}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_expiry_script_shows_an_idle_id_finding_nothing() {
+    if !curl_available() {
+        return;
+    }
+    let app = spawn_app_with(Config {
+        idle_timeout: 1,
+        ..Config::default()
+    })
+    .await;
+
+    let output = run_script(EXPIRY_SCRIPT, vec![app.address.clone()]).await;
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(r#""reason":"unknown_or_expired""#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("All 4 steps behaved as described."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_expiry_script_asks_for_a_short_timeout() {
+    if !curl_available() {
+        return;
+    }
+    let app = spawn_app().await;
+
+    let output = run_script(EXPIRY_SCRIPT, vec![app.address.clone()]).await;
+
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--idle-timeout 5"));
+}
+
+#[test]
+fn both_scripts_print_their_usage_with_help() {
+    for script in [SCRIPT, EXPIRY_SCRIPT] {
+        let output = Command::new("bash")
+            .arg(script)
+            .arg("--help")
+            .output()
+            .expect("run");
+        assert!(output.status.success(), "{script}");
+        assert!(String::from_utf8_lossy(&output.stdout).starts_with("Usage: scripts/"));
     }
 }
 

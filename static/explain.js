@@ -1,0 +1,458 @@
+/**
+ * What the page tells the learner, as pure functions of what happened: the
+ * request the script sent, the reply the server gave (status, error code,
+ * the cookie names it reports, the echoed Set-Cookie, the expiry) and the
+ * session the page knew before. Nothing here looks at which button was
+ * pressed or touches the DOM, so `node --test tests/js` checks every case.
+ */
+
+/** The cookie that carries the session id. */
+const SESSION_COOKIE = 'session_id';
+
+/**
+ * One request and its reply, as the transport recorded them.
+ * @typedef {Object} Exchange
+ * @property {string} method
+ * @property {string} url - path and query
+ * @property {Object<string, string>} headersSet - headers the script set
+ * @property {string|null} requestBody
+ * @property {number} status - 0 when no reply came
+ * @property {Object|null} body - the reply parsed as JSON
+ * @property {string|null} setCookie - X-Set-Cookie-Echo: Set-Cookie, id redacted
+ * @property {Object|null} before - the `session` member of the last reply the page saw
+ */
+
+/**
+ * What the page says about one exchange.
+ * @typedef {Object} Explanation
+ * @property {string} text - sentences, each true of this exchange
+ * @property {string} tip - where to see it in devtools
+ * @property {boolean} unexpected - something happened that the usual story does not cover
+ */
+
+/**
+ * The facts an explanation rests on, read off the exchange.
+ * @param {Exchange} x
+ */
+export function factsOf(x) {
+  const body = x.body && typeof x.body === 'object' ? x.body : {};
+  const received = Array.isArray(body.cookies_received) ? body.cookies_received : null;
+  const setCookie = x.setCookie || '';
+  const removal = /^session_id=;/.test(setCookie);
+  return {
+    received: received,
+    sessionCookieSent: received ? received.indexOf(SESSION_COOKIE) >= 0 : null,
+    tokenSent: Object.prototype.hasOwnProperty.call(x.headersSet || {}, 'X-CSRF-Token'),
+    tokenValue: (x.headersSet || {})['X-CSRF-Token'] || null,
+    error: body.error && typeof body.error.code === 'string' ? body.error : null,
+    session: body.session && typeof body.session === 'object' ? body.session : null,
+    cookieSet: /^session_id=[^;]/.test(setCookie),
+    cookieRemoved: removal && /max-age=0|expires=/i.test(setCookie),
+    path: String(x.url || '').split('?')[0]
+  };
+}
+
+/**
+ * Explains one exchange with a session endpoint.
+ * @param {Exchange} x
+ * @returns {Explanation}
+ */
+export function explainExchange(x) {
+  const f = factsOf(x);
+  if (!x.status) {
+    return said(['No reply came: the server is not running or the connection failed, so nothing can be said about cookies or the session.'],
+      'Network → the request shows (failed).', true);
+  }
+  if (f.error) return explainRefusal(x, f);
+  if (x.status !== 200 || !f.session) {
+    return said(['The server answered ' + x.status + ' with a reply this page did not expect; the Response tab shows it as it came.'],
+      'Network → ' + f.path.slice(1) + ' → Response.', true);
+  }
+  switch (f.path) {
+    case '/get-session-data': return explainRead(x, f);
+    case '/update-session-data': return explainUpdate(x, f);
+    case '/regenerate-session': return explainRegenerate(x, f);
+    case '/clear-session': return explainClear(x, f);
+    default:
+      return said(['The server answered ' + x.status + '.'], 'Network → ' + f.path.slice(1) + '.', false);
+  }
+}
+
+/**
+ * Explains the read a page makes as it loads. The page's own request (GET /)
+ * counted a page view, which writes the session, between the session this
+ * tab saw last (`kept`, from before the reload) and this reply.
+ * @param {Object|null} kept - the `session` member this tab saw last
+ * @param {Exchange} x - the read, with `before` unset
+ * @returns {Explanation}
+ */
+export function explainPageLoad(kept, x) {
+  const f = factsOf(x);
+  const session = f.session;
+  if (!x.status || f.error || !session || !session.active) {
+    const said0 = explainExchange(x);
+    said0.text = 'The page loaded and its script asked for the session. ' + said0.text;
+    return said0;
+  }
+  const lines = ['The page loaded and its script asked for the session.', cookieSentence(f)];
+  if (kept && kept.active && kept.created_at !== session.created_at) {
+    lines.push('This is not the session this tab saw before (that one was created at ' + formatTime(kept.created_at) +
+      '): the server no longer had it. This one was created at ' + formatTime(session.created_at) + '.');
+  } else if (kept && kept.active) {
+    lines.push('It is the same session this tab saw before the reload (created at ' + formatTime(session.created_at) + ').');
+  }
+  lines.push(session.page_views === 1
+    ? 'Loading the page counted the session\'s first page view.'
+    : 'Loading the page counted page view ' + session.page_views + '.');
+  lines.push('A page view is a write, so it moved the expiry to ' + formatTime(session.expires_at) + ' (the idle timeout, ' +
+    session.idle_timeout_seconds + ' s, after the load) and the page\'s own response re-sent the cookie.');
+  return said(lines, 'Network → the page request (/) → Response Headers → Set-Cookie; then get-session-data → Request Headers → Cookie.',
+    f.sessionCookieSent === false);
+}
+
+/** The sentence about the session cookie, from the names the server reported. */
+function cookieSentence(f) {
+  if (f.sessionCookieSent === null) return 'The reply does not say which cookies arrived.';
+  if (f.sessionCookieSent) {
+    return 'Your browser attached the session_id cookie by itself (the script sets no Cookie header), and the server received it' +
+      otherCookies(f.received) + '.';
+  }
+  return 'No session_id cookie came with this request: the server received ' + namesOrNone(f.received) + '.';
+}
+
+/** ", along with theme and favourite", or nothing. */
+function otherCookies(received) {
+  const others = received.filter(function (name) { return name !== SESSION_COOKIE; });
+  return others.length ? ', along with ' + others.join(', ') : '';
+}
+
+/** "the cookies a, b" or "no cookie at all". */
+function namesOrNone(received) {
+  return received.length ? 'only ' + received.join(', ') : 'no cookie at all';
+}
+
+/** The words for a session that no longer exists on the server. */
+const GONE = 'the server no longer has this session (expired, cleared or replaced)';
+
+/** GET /get-session-data. */
+function explainRead(x, f) {
+  const session = f.session;
+  const tip = 'Network → get-session-data → Headers: the Cookie request header' +
+    (f.cookieSet ? ' and the Set-Cookie response header.' : '.');
+  if (!session.active) {
+    const lines = [];
+    let unexpected = false;
+    if (session.reason === 'unknown_or_expired') {
+      lines.push('Your browser sent a session_id cookie, but ' + GONE + '.');
+      const due = x.before && x.before.active && x.before.expires_at ? Date.parse(x.before.expires_at) : NaN;
+      if (!isNaN(due) && x.at && x.at >= due) {
+        lines.push('It was due to expire at ' + formatTime(x.before.expires_at) + ' after ' +
+          x.before.idle_timeout_seconds + ' s without a request: idle expiry at work.');
+      }
+      lines.push('The server answered with an empty state and created nothing.');
+    } else if (f.sessionCookieSent) {
+      lines.push('Your browser sent a session_id cookie, yet the server reports no session and gives no reason; that is not what this demo does.');
+      unexpected = true;
+    } else {
+      lines.push(cookieSentence(f), 'Without it the server knows no session: it answered with an empty state, and a read creates nothing (no Set-Cookie).');
+    }
+    if (f.cookieSet) {
+      lines.push('Unexpectedly, the reply also set a session cookie.');
+      unexpected = true;
+    }
+    return said(lines, tip, unexpected);
+  }
+  const lines = [cookieSentence(f)];
+  let unexpected = false;
+  if (f.sessionCookieSent === false) {
+    lines.push('Yet the server found a live session, which this demo never does without the cookie.');
+    unexpected = true;
+  }
+  lines.push('The server looked the id up and answered with the session it keeps: ' +
+    countKeys(x.body.data) + ', page view ' + session.page_views + '.');
+  const expiry = expirySentences(x.before, session, f.cookieSet);
+  return said(lines.concat(expiry.lines), tip, unexpected || expiry.unexpected);
+}
+
+/**
+ * What happened to the expiry on a read. A read that moves it writes the
+ * session, and every write re-sends the cookie, so Set-Cookie tells.
+ */
+function expirySentences(before, session, cookieSet) {
+  const idle = session.idle_timeout_seconds;
+  const expires = formatTime(session.expires_at);
+  if (!before || !before.active || before.created_at !== session.created_at) {
+    const lines = [];
+    if (before && before.active && before.created_at !== session.created_at) {
+      lines.push('This is not the session the page saw last (that one was created at ' + formatTime(before.created_at) +
+        ', this one at ' + formatTime(session.created_at) + '): another tab or client changed it.');
+    }
+    lines.push('It expires at ' + expires + ' unless used again' +
+      (cookieSet ? '; the reply re-sent the cookie with a fresh Max-Age.' : '.'));
+    return { lines: lines, unexpected: lines.length > 1 };
+  }
+  if (cookieSet) {
+    return {
+      lines: ['The read counted as activity: the server moved the expiry from ' + formatTime(before.expires_at) + ' to ' + expires +
+        ' and re-sent the cookie (Set-Cookie) with a fresh Max-Age, so the browser keeps it as long.'],
+      unexpected: false
+    };
+  }
+  if (before.expires_at === session.expires_at) {
+    return {
+      lines: ['The expiry did not move: still ' + expires + ', and no Set-Cookie came. The server moves it on a read only once it would move by more than a tenth of the idle timeout (' +
+        tenth(idle) + ' of ' + idle + ' s), so quick reads cost no write; the session still lives 90–100 % of the idle timeout after your last request.'],
+      unexpected: false
+    };
+  }
+  return {
+    lines: ['The expiry changed from ' + formatTime(before.expires_at) + ' to ' + expires + ' without a Set-Cookie in this reply: another request in between must have moved it.'],
+    unexpected: true
+  };
+}
+
+/** POST /update-session-data, accepted. */
+function explainUpdate(x, f) {
+  const patch = parseJson(x.requestBody);
+  const changes = describePatch(patch, x.body.data);
+  const tip = 'Network → update-session-data → Headers: Cookie and X-CSRF-Token went out, Set-Cookie came back; Payload shows the patch.';
+  const newSession = !f.tokenSent || f.tokenValue !== x.body.csrf_token;
+  if (newSession) {
+    const lines = [];
+    if (f.sessionCookieSent) {
+      lines.push('Your browser sent a session_id cookie, but ' + GONE + ', so there was no token to check.');
+    } else {
+      lines.push(cookieSentence(f), 'Without a live session there is nothing to forge a request against, so no token was needed.');
+    }
+    lines.push('The server created a new session, applied the patch to its empty data (' + changes + ') and sent Set-Cookie with the new session\'s id; the reply carries its new CSRF token, which the page keeps for the next change.');
+    const unexpected = !f.cookieSet;
+    if (unexpected) lines.push('Unexpectedly, no Set-Cookie came back, so the browser holds no cookie for the new session.');
+    return said(lines, tip, unexpected);
+  }
+  const lines = [cookieSentence(f), 'The script added the session\'s CSRF token in X-CSRF-Token, and the server accepted it.',
+    'It merged the patch into the data it keeps (' + changes + '): the browser never holds the data, only the id.'];
+  lines.push(f.cookieSet
+    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie with a fresh Max-Age (expires ' + formatTime(f.session.expires_at) + ').'
+    : 'No Set-Cookie came back, although a write moves the expiry; that is unexpected.');
+  return said(lines, tip, !f.cookieSet || f.sessionCookieSent === false);
+}
+
+/** POST /regenerate-session, accepted. */
+function explainRegenerate(x, f) {
+  const lines = [cookieSentence(f)];
+  const same = x.before && x.before.created_at === f.session.created_at;
+  if (f.cookieSet) {
+    lines.push('The server moved the session' + (same ? ' (same data, same creation time)' : '') +
+      ' to a new id and a new CSRF token, and sent Set-Cookie with the new id. The old id now finds nothing, so an id an attacker planted before a login is void.');
+  } else {
+    lines.push('The reply carries no Set-Cookie, so the browser still holds the old id: not what a regenerate should do.');
+  }
+  return said(lines, 'Network → regenerate-session → Response Headers → Set-Cookie; Application → Cookies shows the new value.', !f.cookieSet);
+}
+
+/** POST /clear-session, accepted. */
+function explainClear(x, f) {
+  const lines = [cookieSentence(f)];
+  if (f.cookieRemoved) {
+    lines.push('The server deleted the session and answered Set-Cookie: session_id=; Max-Age=0, so the browser dropped the cookie. The next update will start a new session.');
+  } else {
+    lines.push('The server reports no session, but no Set-Cookie told the browser to drop the cookie: unexpected.');
+  }
+  return said(lines, 'Network → clear-session → Response Headers → Set-Cookie; the cookie is gone from Application → Cookies.', !f.cookieRemoved);
+}
+
+/** The sentences for a JSON error reply. */
+function explainRefusal(x, f) {
+  const code = f.error.code;
+  const lines = ['The server refused the request: ' + x.status + ' ' + code + '. ' + f.error.message];
+  const tip = 'Network → ' + f.path.slice(1) + ' → Response shows the JSON error; Headers shows the Cookie that went out.';
+  switch (code) {
+    case 'csrf_token_missing':
+    case 'csrf_token_invalid':
+      lines.push(cookieSentence(f));
+      lines.push(code === 'csrf_token_missing'
+        ? 'But the request carried no X-CSRF-Token header, and a change to a live session needs the token that only this site\'s pages can read.'
+        : 'But its X-CSRF-Token is not this session\'s token, so the server would not take it as coming from this site\'s page.');
+      lines.push('The token is the last line of defence: a forged request from another site is stopped earlier, since the browser does not attach a SameSite=Lax cookie to it at all, and a request from another origin is refused by the Origin check (403 cross_origin_rejected) before the token is looked at. A page cannot forge its own Origin header; the curl command under Session actions can.');
+      break;
+    case 'cross_origin_rejected':
+      lines.push('Its Origin (or Sec-Fetch-Site) header named another origin, so the server refused it before reading the body or the token.');
+      if (f.received) lines.push(cookieSentence(f));
+      break;
+    case 'no_session':
+      lines.push(f.sessionCookieSent
+        ? 'Your browser sent a session_id cookie, but ' + GONE + ', so there was nothing to act on.'
+        : cookieSentence(f) + ' Without it there is no session to act on.');
+      break;
+    default:
+      lines.push('Nothing changed: a refused update leaves the session\'s data as it was.');
+      if (f.received) lines.push(cookieSentence(f));
+  }
+  return said(lines, tip, false);
+}
+
+/**
+ * Explains a burst of parallel updates from each request's outcome and the
+ * data read afterwards. An error is named as an error, never as a lost update.
+ * @param {Array<{key: string, value: *, status: number, code: (string|null), newSession: boolean}>} outcomes
+ *   newSession: the reply carried another CSRF token than the one sent, so
+ *   the update found no live session and started one of its own
+ * @param {Object|null} data - the session data read after the burst, or null when the read failed
+ * @returns {Explanation & {arrived: number, lost: number, refused: number}}
+ */
+export function explainBurst(outcomes, data) {
+  const total = outcomes.length;
+  const accepted = outcomes.filter(function (o) { return o.status === 200 && !o.newSession; });
+  const strays = outcomes.filter(function (o) { return o.status === 200 && o.newSession; });
+  const refused = outcomes.filter(function (o) { return o.status !== 200; });
+  const holds = function (o) {
+    return data !== null && Object.prototype.hasOwnProperty.call(data, o.key) &&
+      JSON.stringify(data[o.key]) === JSON.stringify(o.value);
+  };
+  const arrived = accepted.filter(holds).length;
+  const lost = data === null ? 0 : accepted.length - arrived;
+  const lines = [];
+  if (data === null) {
+    lines.push(accepted.length + ' of ' + total + ' updates were accepted, but reading the data afterwards failed, so the page cannot say whether they were kept.');
+  } else {
+    lines.push(arrived + ' of ' + total + ' updates, sent at the same time to the same session, each setting its own key, are in the data' +
+      (arrived === total ? ': all of them.' : '.'));
+  }
+  if (strays.length) {
+    lines.push(strays.length + ' found no live session when they arrived (it had expired or been cleared), so each started a session of its own, which this browser\'s cookie may no longer name. They are not lost updates.');
+  }
+  if (refused.length) {
+    lines.push(refused.length + ' were refused by the server: ' + tally(refused) + '. A refused update changes nothing; these are errors, not lost updates.');
+  }
+  if (lost) {
+    lines.push(lost + ' accepted updates are missing from the data: lost updates, which this server is built to prevent.');
+  } else if (accepted.length && data !== null) {
+    lines.push('Each request loads, changes and saves the whole session; the server runs the requests of one session one at a time, so none overwrites another. Many session libraries do not, and keep only some of them.');
+  }
+  const result = said(lines, 'Network: ' + total + ' update-session-data requests started together; each keeps its own status.',
+    lost > 0 || data === null || strays.length > 0);
+  result.arrived = arrived;
+  result.lost = lost;
+  result.refused = refused.length;
+  return result;
+}
+
+/** "3 × too_many_keys, 1 × no reply". */
+function tally(outcomes) {
+  const counts = {};
+  outcomes.forEach(function (o) {
+    const label = o.status ? o.status + ' ' + (o.code || 'without a JSON error') : 'no reply';
+    counts[label] = (counts[label] || 0) + 1;
+  });
+  return Object.keys(counts).map(function (label) { return counts[label] + ' × ' + label; }).join(', ');
+}
+
+/**
+ * Explains a write (or deletion) of a cookie by JavaScript, from what
+ * document.cookie showed before and after and what the next request carried.
+ * @param {{name: string, value: string, written: string, deleting: boolean,
+ *   visibleBefore: boolean, visibleAfter: boolean, received: (string[]|null)}} w
+ *   written: the value as it went into document.cookie (percent-encoded);
+ *   visibleAfter: document.cookie shows name=written afterwards (for a
+ *   deletion: shows the name at all); received: cookies_received of the
+ *   request that followed.
+ * @returns {Explanation}
+ */
+export function explainCookieWrite(w) {
+  const carried = w.received ? w.received.indexOf(w.name) >= 0 : null;
+  const lines = [];
+  let unexpected = false;
+  if (w.deleting) {
+    lines.push('JavaScript wrote ' + w.name + ' with Max-Age=0, which asks the browser to drop it.');
+    if (w.visibleAfter) {
+      lines.push('document.cookie still shows it: the browser kept it (it may have been set for another path).');
+      unexpected = true;
+    } else {
+      lines.push(w.visibleBefore ? 'document.cookie no longer shows it.' : 'document.cookie did not show it before either.');
+    }
+    if (carried === true) {
+      lines.push('Yet the next request still carried a cookie named ' + w.name + ': one the script cannot see, an HttpOnly cookie, which only the server can change or remove.');
+    } else if (carried === false) {
+      lines.push('The next request, sent just after, did not carry it: cookies_received lists ' + listOrNone(w.received) + '.');
+    }
+    return said(lines, 'Application → Cookies; Network → the next request\'s Cookie header.', unexpected);
+  }
+  if (w.written !== w.value) {
+    lines.push('The value went in percent-encoded, as ' + w.written + ': in a cookie, characters such as ; , = and spaces would end or split the value, so the page encodes them and decodes them when reading.');
+  }
+  if (w.visibleAfter) {
+    lines.push('JavaScript wrote ' + w.name + ' into document.cookie, which now shows it.');
+    if (carried === true) {
+      lines.push('The next request, sent just after, carried it: the server lists ' + w.name + ' in cookies_received. A cookie a script sets rides along like any other.');
+    } else if (carried === false) {
+      lines.push('Yet the next request did not carry it (cookies_received: ' + listOrNone(w.received) + '): unexpected.');
+      unexpected = true;
+    }
+    return said(lines, 'Application → Cookies shows ' + w.name + ' without the HttpOnly tick; Network → the Cookie request header.', unexpected);
+  }
+  if (carried === true) {
+    lines.push('The browser refused the write: document.cookie does not show ' + w.name + '=' + w.written +
+      ', yet the next request carried a cookie named ' + w.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
+  } else {
+    lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + w.written +
+      (carried === false ? ', and the next request did not carry it' : '') + '. A cookie over about 4 KB, for instance, is dropped.');
+    unexpected = true;
+  }
+  return said(lines, 'Application → Cookies: the ' + w.name + ' cookie there has the HttpOnly tick.', unexpected);
+}
+
+/** "a, b" or "none". */
+function listOrNone(names) {
+  return names && names.length ? names.join(', ') : 'none';
+}
+
+/** What a merge patch did, read from the patch and the data after it. */
+export function describePatch(patch, dataAfter) {
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return 'the body was not an object';
+  const keys = Object.keys(patch);
+  if (!keys.length) return 'an empty patch, which changes nothing';
+  const data = dataAfter || {};
+  return keys.map(function (key) {
+    if (patch[key] === null) {
+      return 'null for "' + key + '" removed that key' +
+        (Object.prototype.hasOwnProperty.call(data, key) ? ' — yet it is still there' : '');
+    }
+    return '"' + key + '" set to ' + JSON.stringify(patch[key]);
+  }).join('; ');
+}
+
+/** "3 keys in data". */
+function countKeys(data) {
+  const n = data && typeof data === 'object' ? Object.keys(data).length : 0;
+  return n + (n === 1 ? ' key' : ' keys') + ' in data';
+}
+
+/** "180 s" or "0.2 s". */
+function tenth(seconds) {
+  const t = seconds / 10;
+  return (Number.isInteger(t) ? String(t) : t.toFixed(1)) + ' s';
+}
+
+/** JSON.parse, or null. */
+function parseJson(text) {
+  try {
+    return text === null || text === undefined ? null : JSON.parse(text);
+  } catch (err) {
+    return null;
+  }
+}
+
+/**
+ * An RFC 3339 time as a clock time in UTC (the same for everyone and in the
+ * tests): 09:30:00 UTC.
+ */
+export function formatTime(iso) {
+  const ms = Date.parse(iso);
+  if (isNaN(ms)) return String(iso);
+  return new Date(ms).toISOString().slice(11, 19) + ' UTC';
+}
+
+/** Builds an Explanation. */
+function said(lines, tip, unexpected) {
+  return { text: lines.join(' '), tip: tip, unexpected: Boolean(unexpected) };
+}

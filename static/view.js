@@ -1,0 +1,215 @@
+/**
+ * Render functions: they only draw what they are given, always with
+ * textContent (never innerHTML), and keep no state of their own.
+ */
+
+import { formatTime } from './explain.js';
+
+/** DOM nodes, looked up once. */
+export const el = {
+  csrfMeta: document.querySelector('meta[name="csrf-token"]'),
+  themeToggle: document.getElementById('theme-toggle'),
+  jsCookies: document.getElementById('js-cookies'),
+  cookieForm: document.getElementById('cookie-form'),
+  cookieName: document.getElementById('cookie-name'),
+  cookieValue: document.getElementById('cookie-value'),
+  deleteCookie: document.getElementById('delete-cookie'),
+  refresh: document.getElementById('refresh'),
+  sessionSummary: document.getElementById('session-summary'),
+  sessionJson: document.getElementById('session-json'),
+  countdown: document.getElementById('countdown'),
+  updateForm: document.getElementById('update-form'),
+  dataKey: document.getElementById('data-key'),
+  dataValue: document.getElementById('data-value'),
+  deleteKey: document.getElementById('delete-key'),
+  regenerate: document.getElementById('regenerate'),
+  clear: document.getElementById('clear'),
+  noToken: document.getElementById('no-token'),
+  originCurl: document.getElementById('origin-curl'),
+  burst: document.getElementById('burst'),
+  burstResult: document.getElementById('burst-result'),
+  burstOutcomes: document.getElementById('burst-outcomes'),
+  explain: document.getElementById('explain'),
+  log: document.getElementById('log')
+};
+
+/** Shows document.cookie as the script sees it. */
+export function renderCookies(cookieText) {
+  el.jsCookies.textContent = cookieText || '(empty: no cookie is visible to JavaScript)';
+}
+
+/** Shows a session reply: a summary and the formatted JSON. */
+export function renderSession(body) {
+  el.sessionJson.textContent = JSON.stringify(body, null, 2);
+  const session = (body && body.session) || { active: false };
+  const rows = [['Active', session.active ? 'yes' : 'no']];
+  if (session.active) {
+    rows.push(['Created', formatTime(session.created_at)]);
+    rows.push(['Expires', formatTime(session.expires_at) + ' unless used again']);
+    rows.push(['Idle timeout', session.idle_timeout_seconds + ' s']);
+    rows.push(['Page views', String(session.page_views)]);
+    rows.push(['Keys in data', String(Object.keys(body.data || {}).length)]);
+  } else if (session.reason === 'unknown_or_expired') {
+    rows.push(['Why', 'the cookie your browser sent names a session the server no longer has (expired, cleared or replaced)']);
+  }
+  el.sessionSummary.replaceChildren();
+  rows.forEach(function (row) {
+    const dt = document.createElement('dt');
+    dt.textContent = row[0];
+    const dd = document.createElement('dd');
+    dd.textContent = row[1];
+    el.sessionSummary.append(dt, dd);
+  });
+  el.sessionSummary.dataset.active = String(Boolean(session.active));
+}
+
+/**
+ * The live countdown to the expiry the server last reported.
+ * @param {Object|null} session - the last `session` member seen
+ * @param {number} now - Unix ms
+ */
+export function renderCountdown(session, now) {
+  const due = session && session.active ? Date.parse(session.expires_at) : NaN;
+  if (isNaN(due)) {
+    el.countdown.textContent = 'No live session known to this page, so no expiry to count down to.';
+    delete el.countdown.dataset.seconds;
+    return;
+  }
+  const left = Math.round((due - now) / 1000);
+  el.countdown.dataset.seconds = String(Math.max(left, 0));
+  el.countdown.textContent = left > 0
+    ? 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + ') unless a request comes first.'
+    : 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request since: the server no longer has this session. The next request will show it.';
+}
+
+/** 125 → "2:05". */
+function clock(seconds) {
+  const s = seconds % 60;
+  return Math.floor(seconds / 60) + ':' + (s < 10 ? '0' : '') + s;
+}
+
+/**
+ * Adds one request to the log, newest first.
+ * @param {Object} entry - a logged exchange (see app.js `logEntryOf`)
+ * @param {{open: boolean}} how - open: unfold it and fold the others
+ */
+export function renderLogEntry(entry, how) {
+  const item = document.createElement('li');
+  item.dataset.status = String(entry.status);
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  const status = document.createElement('span');
+  status.className = 'status ' + statusClass(entry.status);
+  status.textContent = entry.status ? String(entry.status) : 'failed';
+  const line = document.createElement('span');
+  line.textContent = ' ' + entry.method + ' ' + entry.url + ' · ' + entry.ms + ' ms';
+  summary.append(status, line);
+  details.append(summary);
+  const fields = [
+    ['Headers the script set', formatHeaders(entry.headersSet)],
+    ['Request body', entry.requestBody === null ? '(none)' : entry.requestBody],
+    ['Cookies the server received', entry.received ? entry.received.join(', ') || '(none)' : '(not reported)'],
+    ['Set-Cookie (echoed by the server)', entry.setCookie || '(none)'],
+    ['Response body', entry.responseText || '(empty)']
+  ];
+  const list = document.createElement('dl');
+  fields.forEach(function (field) {
+    const dt = document.createElement('dt');
+    dt.textContent = field[0];
+    const dd = document.createElement('dd');
+    const pre = document.createElement('pre');
+    pre.className = 'code';
+    pre.textContent = field[1];
+    dd.append(pre);
+    list.append(dt, dd);
+  });
+  details.append(list);
+  item.append(details);
+  if (how.open) {
+    Array.prototype.forEach.call(el.log.querySelectorAll('details[open]'), function (open) {
+      open.open = false;
+    });
+    details.open = true;
+  }
+  el.log.prepend(item);
+}
+
+/**
+ * Adds an explanation, newest first.
+ * @param {{text: string, tip: string, unexpected: boolean}} explanation
+ */
+export function renderExplanation(explanation) {
+  const item = document.createElement('li');
+  if (explanation.unexpected) item.className = 'unexpected';
+  const text = document.createElement('p');
+  text.textContent = (explanation.unexpected ? 'Unexpected: ' : '') + explanation.text;
+  item.append(text);
+  if (explanation.tip) {
+    const hint = document.createElement('p');
+    hint.className = 'tip';
+    hint.textContent = 'Devtools: ' + explanation.tip;
+    item.append(hint);
+  }
+  el.explain.prepend(item);
+}
+
+/** Keeps at most `max` children of a list, dropping the oldest (last). */
+export function trimList(list, max) {
+  while (list.children.length > max) list.lastElementChild.remove();
+}
+
+/**
+ * Shows the burst's summary and each request's outcome.
+ * @param {{arrived: number, lost: number, refused: number}} result
+ * @param {Array<{key: string, status: number, code: (string|null)}>} outcomes
+ */
+export function renderBurst(result, outcomes) {
+  const total = outcomes.length;
+  let text = result.arrived + ' of ' + total + ' parallel updates arrived';
+  if (result.refused) text += '; ' + result.refused + ' refused with an error';
+  if (result.lost) text += '; ' + result.lost + ' lost';
+  el.burstResult.textContent = text + '.';
+  el.burstResult.dataset.kept = String(result.arrived);
+  el.burstOutcomes.replaceChildren();
+  outcomes.forEach(function (o) {
+    const item = document.createElement('li');
+    item.className = 'status ' + statusClass(o.status);
+    item.textContent = o.key + ': ' + (o.status ? o.status + (o.code ? ' ' + o.code : '') : 'no reply');
+    el.burstOutcomes.append(item);
+  });
+}
+
+/** Says the burst is on its way. */
+export function renderBurstPending() {
+  el.burstResult.textContent = 'Sending…';
+  delete el.burstResult.dataset.kept;
+  el.burstOutcomes.replaceChildren();
+}
+
+/** Shows the curl command that forges an Origin, aimed at this server. */
+export function renderOriginCurl(origin) {
+  el.originCurl.textContent = 'curl -i -X POST -H \'Origin: http://evil.example\' -H \'Content-Type: application/json\' -d \'{}\' ' +
+    origin + '/update-session-data';
+}
+
+/** Reflects the theme on the page and the toggle button. */
+export function renderTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  el.themeToggle.setAttribute('aria-pressed', String(theme === 'dark'));
+  el.themeToggle.textContent = theme === 'dark' ? 'Light theme' : 'Dark theme';
+}
+
+/** The CSS class for a status: ok (2xx), refused (4xx) or error. */
+function statusClass(status) {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status >= 400 && status < 500) return 'refused';
+  return 'error';
+}
+
+/** The headers the script set, one per line. */
+function formatHeaders(headers) {
+  const names = Object.keys(headers);
+  if (!names.length) return '(none: the browser adds Cookie by itself)';
+  return names.map(function (name) { return name + ': ' + headers[name]; }).join('\n') +
+    '\n(the browser adds Cookie by itself)';
+}

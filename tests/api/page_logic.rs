@@ -1,0 +1,31 @@
+//! The page's explanations are a pure function of the exchange
+//! (`static/explain.js`); their unit tests run under Node's own test runner.
+//!
+//! Without `node` the test prints `SKIPPED` and passes, except under
+//! `CI=true`, where it fails: `.ci/run` installs Node.js where it is missing.
+
+use std::process::Command;
+
+const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/explain.test.mjs");
+
+#[test]
+fn the_explanation_function_passes_its_unit_tests() {
+    let Ok(output) = Command::new("node").arg("--test").arg(TESTS).output() else {
+        assert!(
+            std::env::var("CI").map_or(true, |value| value != "true"),
+            "node is required in CI (apt-get install nodejs)"
+        );
+        println!("SKIPPED: node not found: install Node.js to run the page's unit tests");
+        eprintln!("SKIPPED: node not found: install Node.js to run the page's unit tests");
+        return;
+    };
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "node --test failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("# fail 0"), "{stdout}");
+    assert!(!stdout.contains("# pass 0"), "no test ran:\n{stdout}");
+}

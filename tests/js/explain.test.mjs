@@ -1,0 +1,222 @@
+// Unit tests of static/explain.js: one case per situation the page explains,
+// asserting what the sentence says about the cookie, the token, the error
+// and the expiry. Run by `cargo test` (tests/api/page_logic.rs) through
+// `node --test tests/js`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+// explain.js is an ES module served to the browser as is; importing its text
+// as a data: URL needs no package.json and works on any Node from 18 on.
+const source = readFileSync(new URL('../../static/explain.js', import.meta.url), 'utf8');
+const { explainExchange, explainBurst, explainCookieWrite, explainPageLoad, describePatch } =
+  await import('data:text/javascript;base64,' + Buffer.from(source).toString('base64'));
+
+const T0 = '2026-11-28T09:00:00Z';
+const T1 = '2026-11-28T09:30:00Z';
+const T2 = '2026-11-28T09:30:05Z';
+const live = (extra) => ({ active: true, created_at: T0, expires_at: T1, page_views: 2, idle_timeout_seconds: 1800, ...extra });
+const SET = 'session_id=<redacted>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800';
+const REMOVE = 'session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+
+/** An exchange with defaults: a GET that found a live session. */
+function exchange(over) {
+  return {
+    method: 'GET', url: '/get-session-data', headersSet: {}, requestBody: null, status: 200,
+    body: { session: live(), data: {}, csrf_token: 'tok', cookies_received: ['session_id'] },
+    setCookie: null, before: null, at: Date.parse('2026-11-28T09:10:00Z'), ...over
+  };
+}
+
+/** An accepted update. */
+function update(over) {
+  return exchange({
+    method: 'POST', url: '/update-session-data', requestBody: '{"color":"blue"}',
+    headersSet: { 'Content-Type': 'application/json', 'X-CSRF-Token': 'tok' },
+    body: { session: live({ expires_at: T2 }), data: { color: 'blue' }, csrf_token: 'tok', cookies_received: ['session_id'] },
+    setCookie: SET, before: live(), ...over
+  });
+}
+
+test('a read that moved the expiry says so and names the Set-Cookie', () => {
+  const said = explainExchange(exchange({ before: live(), setCookie: SET, body: { session: live({ expires_at: T2 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.match(said.text, /moved the expiry from 09:30:00 UTC to 09:30:05 UTC/);
+  assert.match(said.text, /Set-Cookie/);
+  assert.equal(said.unexpected, false);
+});
+
+test('a read that did not move the expiry does not claim it did, and gives the one-tenth rule', () => {
+  const said = explainExchange(exchange({ before: live() }));
+  assert.match(said.text, /did not move: still 09:30:00 UTC, and no Set-Cookie came/);
+  assert.match(said.text, /a tenth of the idle timeout \(180 s of 1800 s\)/);
+  assert.doesNotMatch(said.text, /moved the expiry/);
+  assert.match(said.text, /attached the session_id cookie/);
+});
+
+test('a read whose expiry changed without a Set-Cookie is flagged as unexpected', () => {
+  const said = explainExchange(exchange({ before: live(), body: { session: live({ expires_at: T2 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.equal(said.unexpected, true);
+  assert.match(said.text, /without a Set-Cookie/);
+});
+
+test('a read whose cookie finds no session says the server no longer has it', () => {
+  const said = explainExchange(exchange({ body: { session: { active: false, reason: 'unknown_or_expired' }, data: {}, cookies_received: ['session_id'] } }));
+  assert.match(said.text, /sent a session_id cookie, but the server no longer has this session \(expired, cleared or replaced\)/);
+  assert.match(said.text, /created nothing/);
+  assert.doesNotMatch(said.text, /idle expiry/);
+});
+
+test('an expired session is named as idle expiry when its expiry had passed', () => {
+  const said = explainExchange(exchange({
+    before: live(), at: Date.parse(T1) + 5000,
+    body: { session: { active: false, reason: 'unknown_or_expired' }, data: {}, cookies_received: ['session_id'] }
+  }));
+  assert.match(said.text, /due to expire at 09:30:00 UTC after 1800 s without a request: idle expiry at work/);
+});
+
+test('a read without the cookie says none came and nothing was created', () => {
+  const said = explainExchange(exchange({ body: { session: { active: false }, data: {}, cookies_received: ['theme'] } }));
+  assert.match(said.text, /No session_id cookie came with this request: the server received only theme/);
+  assert.match(said.text, /creates nothing/);
+  assert.doesNotMatch(said.text, /no longer has/);
+});
+
+test('an update of a live session names the cookie, the token and the patch', () => {
+  const said = explainExchange(update());
+  assert.match(said.text, /attached the session_id cookie/);
+  assert.match(said.text, /CSRF token in X-CSRF-Token/);
+  assert.match(said.text, /"color" set to "blue"/);
+  assert.equal(said.unexpected, false);
+});
+
+test('an update after Clear says no cookie was sent and a new session was made', () => {
+  const said = explainExchange(update({
+    headersSet: { 'Content-Type': 'application/json' }, before: { active: false },
+    body: { session: live({ page_views: 0 }), data: { color: 'blue' }, csrf_token: 'new', cookies_received: [] }
+  }));
+  assert.match(said.text, /No session_id cookie came with this request: the server received no cookie at all/);
+  assert.match(said.text, /created a new session/);
+  assert.doesNotMatch(said.text, /attached the session_id cookie/);
+  assert.doesNotMatch(said.text, /script added the session's CSRF token/);
+});
+
+test('an update with an expired cookie says the session was gone and a new one made', () => {
+  const said = explainExchange(update({
+    body: { session: live({ created_at: T2 }), data: { color: 'blue' }, csrf_token: 'new', cookies_received: ['session_id'] }
+  }));
+  assert.match(said.text, /sent a session_id cookie, but the server no longer has this session/);
+  assert.match(said.text, /created a new session/);
+});
+
+test('null in a patch is described as removing the key', () => {
+  assert.equal(describePatch({ color: null }, {}), 'null for "color" removed that key');
+  assert.match(describePatch({ color: null }, { color: 1 }), /still there/);
+});
+
+test('a request without the token names the token check, SameSite=Lax and the Origin check', () => {
+  const said = explainExchange(exchange({
+    method: 'POST', url: '/update-session-data', status: 403, requestBody: '{"forged":true}',
+    headersSet: { 'Content-Type': 'application/json' },
+    body: { error: { code: 'csrf_token_missing', message: 'This session needs its CSRF token.' }, cookies_received: ['session_id', 'theme'] }
+  }));
+  assert.match(said.text, /403 csrf_token_missing/);
+  assert.match(said.text, /session_id cookie by itself .* received it, along with theme/);
+  assert.match(said.text, /no X-CSRF-Token header/);
+  assert.match(said.text, /SameSite=Lax/);
+  assert.match(said.text, /Origin check \(403 cross_origin_rejected\)/);
+  assert.doesNotMatch(said.text, /looks just like this/);
+});
+
+test('a limit error is named as an error that changed nothing', () => {
+  const said = explainExchange(update({
+    status: 422, body: { error: { code: 'too_many_keys', message: 'Too many.' }, cookies_received: ['session_id'] }
+  }));
+  assert.match(said.text, /refused the request: 422 too_many_keys/);
+  assert.match(said.text, /Nothing changed/);
+});
+
+test('regenerate and clear are explained from their Set-Cookie', () => {
+  const regenerated = explainExchange(update({ url: '/regenerate-session', requestBody: null, body: { session: live(), data: {}, csrf_token: 'new', cookies_received: ['session_id'] } }));
+  assert.match(regenerated.text, /new id and a new CSRF token/);
+  const cleared = explainExchange(update({ url: '/clear-session', requestBody: null, setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
+  assert.match(cleared.text, /deleted the session .* Max-Age=0/);
+  const notCleared = explainExchange(update({ url: '/clear-session', requestBody: null, setCookie: null, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
+  assert.equal(notCleared.unexpected, true);
+});
+
+test('no reply at all is said plainly', () => {
+  const said = explainExchange(exchange({ status: 0, body: null }));
+  assert.match(said.text, /No reply came/);
+  assert.equal(said.unexpected, true);
+});
+
+test('a burst whose updates all hit a limit reports errors, not lost updates', () => {
+  const outcomes = Array.from({ length: 20 }, (_, i) => ({ key: 'burst_' + i, value: 'r#' + i, status: 422, code: 'too_many_keys', newSession: false }));
+  const said = explainBurst(outcomes, { other: 1 });
+  assert.equal(said.arrived, 0);
+  assert.equal(said.lost, 0);
+  assert.equal(said.refused, 20);
+  assert.match(said.text, /20 were refused by the server: 20 × 422 too_many_keys/);
+  assert.match(said.text, /errors, not lost updates/);
+  assert.doesNotMatch(said.text, /none overwrites another/);
+});
+
+test('a burst that kept everything says all of them', () => {
+  const outcomes = Array.from({ length: 20 }, (_, i) => ({ key: 'burst_' + i, value: 'r#' + i, status: 200, code: null, newSession: false }));
+  const data = Object.fromEntries(outcomes.map((o) => [o.key, o.value]));
+  const said = explainBurst(outcomes, data);
+  assert.equal(said.arrived, 20);
+  assert.match(said.text, /20 of 20 .*all of them/);
+  assert.match(said.text, /none overwrites another/);
+});
+
+test('a burst with an accepted update missing from the data reports it lost', () => {
+  const outcomes = [{ key: 'a', value: 1, status: 200, code: null }, { key: 'b', value: 2, status: 200, code: null }];
+  const said = explainBurst(outcomes, { a: 1, b: 'old' });
+  assert.equal(said.lost, 1);
+  assert.equal(said.unexpected, true);
+  assert.match(said.text, /1 accepted updates are missing/);
+});
+
+test('burst updates that started sessions of their own are not called lost', () => {
+  const outcomes = [{ key: 'a', value: 1, status: 200, code: null, newSession: true }, { key: 'b', value: 2, status: 200, code: null, newSession: false }];
+  const said = explainBurst(outcomes, { b: 2 });
+  assert.equal(said.lost, 0);
+  assert.match(said.text, /1 found no live session/);
+});
+
+test('a script write of session_id is explained as refused because of HttpOnly', () => {
+  const said = explainCookieWrite({ name: 'session_id', value: 'x', written: 'x', deleting: false, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
+  assert.match(said.text, /browser refused the write/);
+  assert.match(said.text, /HttpOnly/);
+  assert.doesNotMatch(said.text, /JavaScript wrote session_id into document.cookie/);
+});
+
+test('a script write that worked is shown arriving at the server', () => {
+  const said = explainCookieWrite({ name: 'favourite', value: 'oatmeal', written: 'oatmeal', deleting: false, visibleBefore: false, visibleAfter: true, received: ['session_id', 'favourite'] });
+  assert.match(said.text, /wrote favourite into document.cookie/);
+  assert.match(said.text, /carried it/);
+  assert.doesNotMatch(said.text, /percent-encoded/);
+});
+
+test('a value with ; and = is said to be percent-encoded', () => {
+  const said = explainCookieWrite({ name: 'n', value: 'a;b=c', written: 'a%3Bb%3Dc', deleting: false, visibleBefore: false, visibleAfter: true, received: ['n'] });
+  assert.match(said.text, /percent-encoded, as a%3Bb%3Dc/);
+});
+
+test('a deleted cookie is shown gone from the next request', () => {
+  const said = explainCookieWrite({ name: 'favourite', value: '', written: '', deleting: true, visibleBefore: true, visibleAfter: false, received: ['session_id'] });
+  assert.match(said.text, /no longer shows it/);
+  assert.match(said.text, /did not carry it: cookies_received lists session_id/);
+  const httpOnly = explainCookieWrite({ name: 'session_id', value: '', written: '', deleting: true, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
+  assert.match(httpOnly.text, /still carried .* HttpOnly/);
+});
+
+test('a reload names the same session, a new one, or the first view', () => {
+  const same = explainPageLoad(live(), exchange({ body: { session: live({ page_views: 3 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.match(same.text, /same session this tab saw before/);
+  assert.match(same.text, /page view 3/);
+  const renewed = explainPageLoad(live(), exchange({ body: { session: live({ created_at: T2, page_views: 1 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.match(renewed.text, /not the session this tab saw before/);
+  assert.match(renewed.text, /first page view/);
+});
