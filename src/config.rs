@@ -39,6 +39,56 @@ pub struct Config {
     /// Add the `Secure` attribute to the session cookie (use behind HTTPS).
     #[arg(long, env = "SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// Where sessions live: `memory`, or `redis://HOST:PORT[/DB]` for a store
+    /// shared by instances.
+    #[arg(long = "store", env = "SESSION_STORE", default_value = "memory", value_parser = parse_store)]
+    pub store: StoreChoice,
+
+    /// The name this instance answers with (`served_by`, `X-Served-By`);
+    /// default: the bound HOST:PORT.
+    #[arg(long, env = "INSTANCE_NAME", value_parser = parse_instance)]
+    pub instance: Option<String>,
+}
+
+/// The session store chosen with `--store`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// This process's memory (bounded by `--max-sessions`).
+    #[default]
+    Memory,
+    /// A Redis server, by URL (which may hold a password: never printed).
+    Redis(String),
+}
+
+impl std::fmt::Debug for StoreChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Redis(url) => write!(f, "Redis({})", crate::store::redis::redacted_url(url)),
+        }
+    }
+}
+
+/// `memory`, or a `redis://` (or `rediss://`) URL.
+fn parse_store(text: &str) -> Result<StoreChoice, String> {
+    if text == "memory" {
+        Ok(StoreChoice::Memory)
+    } else if text.starts_with("redis://") || text.starts_with("rediss://") {
+        Ok(StoreChoice::Redis(text.to_owned()))
+    } else {
+        Err("expected `memory` or a URL redis://HOST:PORT[/DB]".into())
+    }
+}
+
+/// 1 to 64 visible ASCII characters: it goes into a response header.
+fn parse_instance(text: &str) -> Result<String, String> {
+    let fits = (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+    if fits {
+        Ok(text.to_owned())
+    } else {
+        Err("expected 1 to 64 visible ASCII characters, no spaces".into())
+    }
 }
 
 impl Config {
@@ -58,6 +108,11 @@ impl Config {
         }
     }
 
+    /// The instance's name: `--instance`, or else the address it is bound to.
+    pub fn instance_name(&self, bound: std::net::SocketAddr) -> String {
+        self.instance.clone().unwrap_or_else(|| bound.to_string())
+    }
+
     /// The idle timeout as a `Duration`.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout)
@@ -73,6 +128,8 @@ impl Default for Config {
             idle_timeout: 1800,
             max_sessions: 100_000,
             secure_cookies: false,
+            store: StoreChoice::Memory,
+            instance: None,
         }
     }
 }

@@ -6,8 +6,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use tower_sessions::session_store;
+
 use crate::cookies::CookieNames;
 use crate::limits;
+use crate::session_layer::ServedBy;
 
 /// What went wrong, with the HTTP status and `code` each variant answers with.
 #[derive(Debug)]
@@ -41,6 +44,9 @@ pub enum AppError {
     /// 405 `method_not_allowed`: the path exists, the method does not (the
     /// router adds the `Allow` header).
     MethodNotAllowed,
+    /// 503 `store_unavailable`: the session store (Redis) does not answer;
+    /// logged with detail here.
+    StoreUnavailable(String),
     /// 500 `internal_error`: logged with detail here, answered opaquely.
     Internal(String),
 }
@@ -65,6 +71,7 @@ impl AppError {
             Self::NoSession => (StatusCode::CONFLICT, "no_session"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -117,6 +124,9 @@ impl AppError {
             Self::MethodNotAllowed => {
                 "This address does not take that method; the Allow header lists the ones it takes.".into()
             }
+            Self::StoreUnavailable(_) => {
+                "The session store does not answer right now, so no session can be read or changed; try again in a few seconds.".into()
+            }
             Self::Internal(_) => "Something went wrong on the server; try again.".into(),
         }
     }
@@ -135,9 +145,13 @@ fn json_error_kind(err: &serde_json::Error) -> String {
 struct ErrorBody<'a> {
     error: &'a ErrorDetail,
     /// Added by the session routes, so a refused request still shows which
-    /// cookies rode along.
+    /// cookies rode along, and which instance and store refused it.
     #[serde(skip_serializing_if = "Option::is_none")]
     cookies_received: Option<CookieNames<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    served_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<&'static str>,
 }
 
 /// The `error` member of an error reply. It also travels in the response's
@@ -152,8 +166,10 @@ pub struct ErrorDetail {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let Self::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
+        match &self {
+            Self::Internal(detail) => tracing::error!(%detail, "request failed"),
+            Self::StoreUnavailable(detail) => tracing::warn!(%detail, "session store unavailable"),
+            _ => {}
         }
         let detail = ErrorDetail {
             code,
@@ -162,6 +178,8 @@ impl IntoResponse for AppError {
         let body = ErrorBody {
             error: &detail,
             cookies_received: None,
+            served_by: None,
+            store: None,
         };
         let mut response = json_response(status, &body);
         response.extensions_mut().insert(detail);
@@ -170,15 +188,17 @@ impl IntoResponse for AppError {
 }
 
 /// Rewrites an error reply's body to list the cookie names the request
-/// carried; any other response is left as it is. Status and headers (an
-/// `Allow`, say) stay.
-pub fn add_cookies_to_error(response: &mut Response, cookies: CookieNames<'_>) {
+/// carried and the instance and store that answered; any other response is
+/// left as it is. Status and headers (an `Allow`, say) stay.
+pub fn add_context_to_error(response: &mut Response, cookies: CookieNames<'_>, served: &ServedBy) {
     let Some(detail) = response.extensions_mut().remove::<ErrorDetail>() else {
         return;
     };
     let body = ErrorBody {
         error: &detail,
         cookies_received: Some(cookies),
+        served_by: Some(&served.name),
+        store: Some(served.store),
     };
     let fuller = json_response(response.status(), &body);
     *response.body_mut() = fuller.into_body();
@@ -221,6 +241,20 @@ pub async fn method_not_allowed() -> AppError {
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(err: tower_sessions::session::Error) -> Self {
-        Self::Internal(format!("session: {err}"))
+        match err {
+            tower_sessions::session::Error::Store(err) => err.into(),
+            err => Self::Internal(format!("session: {err}")),
+        }
+    }
+}
+
+/// A store that does not answer (a backend error) is unavailable; a record
+/// that does not encode or decode is an internal error.
+impl From<session_store::Error> for AppError {
+    fn from(err: session_store::Error) -> Self {
+        match err {
+            session_store::Error::Backend(detail) => Self::StoreUnavailable(detail),
+            err => Self::Internal(format!("session store: {err}")),
+        }
     }
 }

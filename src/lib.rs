@@ -6,12 +6,14 @@
 //! A request to a session route passes these layers, outermost first:
 //!
 //! 1. [`logging::log_request`]: one line per request;
-//! 2. [`security::add_security_headers`] (CSP, nosniff, Referrer-Policy) on every response;
+//! 2. [`security::add_response_headers`] (CSP, nosniff, Referrer-Policy,
+//!    `X-Served-By`) on every response;
 //! 3. [`session_layer::SessionLayer`]: reads the `session_id` cookie, waits
-//!    for the session's turn (one request at a time per session), hands the
-//!    handler tower-sessions' `Session` (loaded lazily from
-//!    [`store::BoundedStore`]), then saves what changed and sets the cookie,
-//!    repeated with the id redacted in `X-Set-Cookie-Echo` for the page;
+//!    for the session's turn (one request at a time per session, across
+//!    instances with Redis), hands the handler tower-sessions' `Session`
+//!    (loaded lazily from the [`store::AppStore`]: memory or Redis), then
+//!    saves what changed and sets the cookie, repeated with the id redacted
+//!    in `X-Set-Cookie-Echo` for the page;
 //! 4. the handler, with [`session::AppSession`] as its typed view.
 
 #[cfg(feature = "bench-ceiling")]
@@ -23,6 +25,7 @@ pub mod logging;
 pub mod patch;
 pub mod routes;
 pub mod security;
+pub mod server;
 pub mod session;
 pub mod session_layer;
 pub mod store;
@@ -40,9 +43,9 @@ use tower::util::MapResponseLayer;
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 
-pub use config::Config;
+pub use config::{Config, StoreChoice};
 pub use patch::limits;
-pub use store::{BoundedStore, StoreStats};
+pub use store::{AppStore, BoundedStore, StoreStats};
 
 use crate::error::AppError;
 use crate::routes::{page, session_api};
@@ -51,16 +54,44 @@ use crate::routes::{page, session_api};
 /// `cargo test` work from any directory.
 const STATIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
 
-/// The whole application, with a fresh session store sized by `config`.
+/// How long the store may take to answer at start before the app gives up.
+pub const STORE_CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The whole application, with a fresh memory store sized by `config`.
 pub fn app(config: &Config) -> Router {
+    app_with_store(config, memory_store(config))
+}
+
+/// A fresh memory store sized by `--max-sessions`.
+pub fn memory_store(config: &Config) -> AppStore {
     let capacity = usize::try_from(config.max_sessions).unwrap_or(usize::MAX);
-    app_with_store(config, BoundedStore::new(capacity))
+    AppStore::Memory(BoundedStore::new(capacity))
+}
+
+/// The store `--store` names: a fresh memory store, or Redis, which must
+/// answer within [`STORE_CONNECT_TIMEOUT`]. The error is one line that never
+/// holds a password.
+pub async fn open_store(config: &Config) -> Result<AppStore, String> {
+    match &config.store {
+        StoreChoice::Memory => Ok(memory_store(config)),
+        StoreChoice::Redis(url) => store::RedisStore::connect(url, STORE_CONNECT_TIMEOUT)
+            .await
+            .map(AppStore::Redis)
+            .map_err(|err| err.to_string()),
+    }
 }
 
 /// The whole application around a given store, so tests can watch it.
-/// Spawns the store's expiry sweep, so it must run inside a Tokio runtime.
-pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
-    store.spawn_purger(sweep_interval(config.idle_timeout()));
+/// Spawns the store's background work, so it must run inside a Tokio
+/// runtime. Replies name `config.instance` (main sets it to the bound
+/// address when no `--instance` was given).
+pub fn app_with_store(config: &Config, store: AppStore) -> Router {
+    store.spawn_maintenance(config.idle_timeout());
+    let instance = config.instance.clone().unwrap_or_else(|| "unnamed".into());
+    // Checked visible ASCII by the option parser; a name set in code that is
+    // not is shown as "unnamed" rather than failing.
+    let served_by =
+        HeaderValue::from_str(&instance).unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
     // axum boxes each layer it is given around every route, and clones it per
     // request: so each group of routes gets its whole stack in one `layer`
     // call, the session routes the shared layers and the session layers.
@@ -68,10 +99,12 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     let shared_layers = || {
         ServiceBuilder::new()
             .layer(middleware::from_fn(logging::log_request))
-            .layer(MapResponseLayer::new(
-                security::add_security_headers as fn(Response) -> Response,
-            ))
+            .layer(MapResponseLayer::new({
+                let served_by = served_by.clone();
+                move |response| security::add_response_headers(response, &served_by)
+            }))
     };
+    let readiness_store = store.clone();
     let session_routes = Router::new()
         .route("/", get(page::index))
         .route("/get-session-data", get(session_api::get_session_data))
@@ -88,6 +121,7 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
                     store,
                     config.idle_timeout(),
                     config.secure_cookies,
+                    &instance,
                 ))
                 .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
         );
@@ -100,6 +134,7 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     let other_routes = other_routes.route("/bench/ceiling", get(bench_ceiling::ceiling));
     let other_routes = other_routes
         .route("/healthz", get(healthz))
+        .route("/readyz", get(move || readyz(readiness_store.clone())))
         .nest_service("/static", static_files)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -108,15 +143,21 @@ pub fn app_with_store(config: &Config, store: BoundedStore) -> Router {
     session_routes.merge(other_routes)
 }
 
-/// Expired sessions are swept twice per idle timeout, between once a second
-/// and once a minute.
-fn sweep_interval(idle_timeout: Duration) -> Duration {
-    (idle_timeout / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
-}
-
-/// `GET /healthz`: the process is up.
+/// `GET /healthz`: the process is up (liveness).
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `GET /readyz`: the session store answers (readiness); otherwise `503`
+/// `store_unavailable`.
+async fn readyz(store: AppStore) -> Result<&'static str, AppError> {
+    if store.is_ready().await {
+        Ok("ok")
+    } else {
+        Err(AppError::StoreUnavailable(
+            "readiness check: no answer".into(),
+        ))
+    }
 }
 
 /// Missing static files get the JSON 404; other methods than GET and HEAD

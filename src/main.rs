@@ -1,8 +1,9 @@
-//! Starts the server: options, logging, bind, serve, graceful shutdown.
+//! Starts the server: options, logging, store, bind, serve, graceful shutdown.
 
 use std::process::ExitCode;
 
-use ajax_sessions::{app, Config};
+use ajax_sessions::server::{raise_open_file_limit, serve, HEAD_TIMEOUT};
+use ajax_sessions::{app_with_store, open_store, Config};
 use tokio::net::TcpListener;
 
 /// Each request allocates many small, short-lived objects (the session
@@ -13,9 +14,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::from_args_or_exit();
+    let mut config = Config::from_args_or_exit();
     ajax_sessions::logging::init();
+    if let Err(err) = raise_open_file_limit() {
+        tracing::warn!(%err, "could not raise the open-file limit");
+    }
 
+    let store = match open_store(&config).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind((config.host, config.port)).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -26,24 +37,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match listener.local_addr() {
-        Ok(address) => println!("listening on http://{address}"),
+    let address = match listener.local_addr() {
+        Ok(address) => address,
         Err(err) => {
             eprintln!("error: cannot read the bound address: {err}");
             return ExitCode::FAILURE;
         }
-    }
+    };
+    config.instance = Some(config.instance_name(address));
+    println!("listening on http://{address}");
 
-    let served = axum::serve(listener, app(&config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve(
+        listener,
+        app_with_store(&config, store),
+        HEAD_TIMEOUT,
+        shutdown_signal(),
+    )
+    .await;
+    ExitCode::SUCCESS
 }
 
 /// Resolves on Ctrl-C or SIGTERM; the server then stops accepting and lets

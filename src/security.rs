@@ -97,11 +97,16 @@ pub fn verify_csrf_token(headers: &HeaderMap, expected: &str) -> Result<(), AppE
     }
 }
 
-/// Adds the security headers to a response (a `MapResponse` layer around the
-/// whole app). Static header values cost no allocation.
-pub fn add_security_headers(mut response: Response) -> Response {
+/// The response header that names the instance that answered.
+pub static SERVED_BY_HEADER: HeaderName = HeaderName::from_static("x-served-by");
+
+/// Adds the security headers and `X-Served-By` to a response (a
+/// `MapResponse` layer around the whole app). Static header values cost no
+/// allocation, and cloning `served_by` shares its bytes.
+pub fn add_response_headers(mut response: Response, served_by: &HeaderValue) -> Response {
     let headers = response.headers_mut();
-    headers.reserve(4);
+    headers.reserve(5);
+    headers.insert(SERVED_BY_HEADER.clone(), served_by.clone());
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),

@@ -22,6 +22,7 @@ use tower_sessions::{Expiry, Session};
 use crate::cookies::{cookie_pairs, CookieNames, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::patch::{self, Data};
+use crate::session_layer::ServedBy;
 
 /// The record key that holds [`SessionState`].
 const STATE_KEY: &str = "state";
@@ -53,6 +54,8 @@ pub struct AppSession {
     /// The request carried a `session_id` cookie that named no live session
     /// (expired, cleared, replaced or never issued): the reply says so.
     stale_cookie: bool,
+    /// The instance and store, for the reply.
+    served_by: ServedBy,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
@@ -62,6 +65,11 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
         let session = parts
             .extensions
             .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
+        let served_by = parts
+            .extensions
+            .get::<ServedBy>()
             .cloned()
             .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
         let idle_timeout = match session.expiry() {
@@ -90,6 +98,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
             state,
             idle_timeout,
             stale_cookie,
+            served_by,
         })
     }
 }
@@ -183,6 +192,8 @@ impl AppSession {
                 data: Cow::Borrowed(&state.data),
                 csrf_token: Some(&state.csrf_token),
                 cookies_received,
+                served_by: &self.served_by.name,
+                store: self.served_by.store,
             },
             None => SessionReply {
                 session: SessionSummary {
@@ -192,6 +203,8 @@ impl AppSession {
                 data: Cow::Owned(Data::new()),
                 csrf_token: None,
                 cookies_received,
+                served_by: &self.served_by.name,
+                store: self.served_by.store,
             },
         }
     }
@@ -238,6 +251,10 @@ pub struct SessionReply<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<&'a str>,
     cookies_received: CookieNames<'a>,
+    /// The instance that answered (`--instance`).
+    served_by: &'a str,
+    /// `memory` or `redis`.
+    store: &'static str,
 }
 
 #[derive(Debug, Default, Serialize)]

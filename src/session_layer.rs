@@ -26,20 +26,11 @@
 //!
 //! # One request at a time per session
 //!
-//! A request loads the whole record when it first reads the session and the
-//! layer saves the whole record when the handler is done. Two XHR updates of
-//! one session that overlap would each save their own copy, and the last
-//! save would erase the other's change (a lost update; express-session,
-//! Flask-Session and Django share it). So the layer holds a lock from before
-//! the load until after the save, and the requests of one session run one
-//! after another. A lock inside the handler would not do: the save comes
-//! after the handler returns.
-//!
-//! Cost: requests of the same session wait for each other (they would race
-//! otherwise); requests without a session id take no lock. Locks are a fixed
-//! array of stripes chosen by a keyed hash of the id, so memory stays the
-//! same whatever ids arrive; two sessions that share a stripe merely wait for
-//! each other now and then.
+//! The layer holds the session's turn ([`AppStore::lock`]) from before the
+//! load until after the save, so the requests of one session run one after
+//! another (`store/lock.rs` says why; with Redis the turn holds across
+//! instances). A lock inside the handler would not do: the save comes after
+//! the handler returns. Requests without a session id take no lock.
 //!
 //! A request with two `session_id` cookies (a cookie-tossing attempt, or a
 //! stale cookie from another path) is treated as carrying none: its session
@@ -47,7 +38,6 @@
 
 use std::fmt::Write as _;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -57,7 +47,6 @@ use axum::extract::Request;
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse as _, Response};
-use tokio::sync::{Mutex, MutexGuard};
 use tower::{Layer, Service};
 use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session};
@@ -65,11 +54,18 @@ use tower_sessions::{Expiry, Session};
 use crate::cookies::{
     cookie_pairs, remove_cookie, ReceivedCookies, SESSION_COOKIE, SET_COOKIE_ECHO,
 };
-use crate::error::{add_cookies_to_error, AppError};
-use crate::store::BoundedStore;
+use crate::error::{add_context_to_error, AppError};
+use crate::store::{AppStore, LocalLocks};
 
-/// Number of lock stripes: enough that unrelated sessions rarely share one.
-const STRIPES: usize = 1024;
+/// What every reply of a session endpoint says about where it was served:
+/// put in the request's extensions for the handlers.
+#[derive(Clone, Debug)]
+pub struct ServedBy {
+    /// The instance's name (`--instance`).
+    pub name: Arc<str>,
+    /// `memory` or `redis`.
+    pub store: &'static str,
+}
 
 /// Put in a response's extensions by a handler that deleted the session on
 /// purpose: the layer then tells the browser to drop the cookie.
@@ -84,23 +80,30 @@ pub struct SessionLayer {
 
 #[derive(Debug)]
 struct Shared {
-    store: Arc<BoundedStore>,
+    store: Arc<AppStore>,
     expiry: Expiry,
-    locks: SessionLocks,
+    locks: LocalLocks,
     cookie: CookieText,
+    served_by: ServedBy,
 }
 
 impl SessionLayer {
     /// Sessions kept in `store` that expire after `idle_timeout` without a
-    /// request; the cookie gets `Secure` when `secure` is set.
-    pub fn new(store: BoundedStore, idle_timeout: Duration, secure: bool) -> Self {
+    /// request; the cookie gets `Secure` when `secure` is set; replies name
+    /// `instance` as the one that served them.
+    pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, instance: &str) -> Self {
         let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
+        let served_by = ServedBy {
+            name: Arc::from(instance),
+            store: store.kind(),
+        };
         Self {
             shared: Arc::new(Shared {
                 store: Arc::new(store),
                 expiry: Expiry::OnInactivity(idle),
-                locks: SessionLocks::default(),
+                locks: LocalLocks::default(),
                 cookie: CookieText::new(idle_timeout, secure),
+                served_by,
             }),
         }
     }
@@ -147,15 +150,26 @@ where
         // (cloning a header value shares its bytes).
         let cookies = ReceivedCookies::of(req.headers());
         Box::pin(async move {
-            let _turn = match id {
-                Some(id) => Some(shared.locks.lock(id).await),
+            let turn = match id {
+                Some(id) => match shared.store.lock(&shared.locks, id).await {
+                    Ok(turn) => Some(turn),
+                    Err(err) => {
+                        let mut response = AppError::from(err).into_response();
+                        add_context_to_error(&mut response, cookies.names(), &shared.served_by);
+                        return Ok(response);
+                    }
+                },
                 None => None,
             };
             let session = Session::new(id, shared.store.clone(), Some(shared.expiry));
             req.extensions_mut().insert(session.clone());
+            req.extensions_mut().insert(shared.served_by.clone());
             let mut response = inner.call(req).await?;
             shared.finish(&session, &mut response).await;
-            add_cookies_to_error(&mut response, cookies.names());
+            if let Some(turn) = turn {
+                shared.store.end_turn(turn).await;
+            }
+            add_context_to_error(&mut response, cookies.names(), &shared.served_by);
             Ok(response)
         })
     }
@@ -259,31 +273,6 @@ impl CookieText {
         let _ = write!(text, "{SESSION_COOKIE}={id}{}", self.attributes);
         HeaderValue::try_from(text)
             .map_err(|err| AppError::Internal(format!("session cookie: {err}")))
-    }
-}
-
-/// The striped locks, shared by all requests.
-#[derive(Debug)]
-struct SessionLocks {
-    stripes: Box<[Mutex<()>]>,
-    hasher: RandomState,
-}
-
-impl Default for SessionLocks {
-    fn default() -> Self {
-        Self {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            hasher: RandomState::new(),
-        }
-    }
-}
-
-impl SessionLocks {
-    /// Waits for the turn of the session `id`.
-    async fn lock(&self, id: Id) -> MutexGuard<'_, ()> {
-        // The modulo keeps the index in range; truncation is intended.
-        let stripe = (self.hasher.hash_one(id.0) as usize) % self.stripes.len();
-        self.stripes[stripe].lock().await
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ajax_sessions::{app_with_store, BoundedStore, Config};
+use ajax_sessions::{app_with_store, AppStore, BoundedStore, Config};
 use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use reqwest::{Response, StatusCode, Url};
@@ -87,13 +87,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Config::default()).await
 }
 
-pub async fn spawn_app_with(config: Config) -> TestApp {
+pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind an ephemeral port");
-    let address = format!("http://{}", listener.local_addr().expect("local address"));
+    let bound = listener.local_addr().expect("local address");
+    let address = format!("http://{bound}");
+    config.instance = Some(config.instance_name(bound));
     let store = BoundedStore::new(config.max_sessions as usize);
-    let router = app_with_store(&config, store.clone());
+    let router = app_with_store(&config, AppStore::Memory(store.clone()));
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });

@@ -1,0 +1,130 @@
+//! Where sessions live: this process's memory ([`memory::BoundedStore`],
+//! the default) or Redis ([`redis::RedisStore`], shared by instances). Both
+//! implement tower-sessions' [`SessionStore`]; [`AppStore`] is the one the
+//! app holds, chosen at start by `--store`. Handlers and the page never know
+//! which it is, beyond the name the replies report.
+//!
+//! The store also owns the session's turn ([`AppStore::lock`]): a request
+//! that carries a session id runs alone on that session from load to save,
+//! within a process for the memory store and across processes for Redis.
+
+pub mod lock;
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::MutexGuard;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+pub use self::lock::LocalLocks;
+pub use self::memory::{BoundedStore, StoreStats};
+pub use self::redis::{RedisLock, RedisStore};
+
+/// The session store the app was started with.
+#[derive(Clone, Debug)]
+pub enum AppStore {
+    /// In this process's memory: a restart forgets every session.
+    Memory(BoundedStore),
+    /// In Redis, shared by every instance that names it.
+    Redis(RedisStore),
+}
+
+/// A request's turn on one session; dropping it ends the turn (the Redis
+/// lock is then released in the background, see [`AppStore::end_turn`]).
+#[derive(Debug)]
+pub struct Turn<'a> {
+    _local: MutexGuard<'a, ()>,
+    remote: Option<RedisLock>,
+}
+
+impl AppStore {
+    /// `memory` or `redis`, as the replies report it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "memory",
+            Self::Redis(_) => "redis",
+        }
+    }
+
+    /// Waits for the session's turn: the local stripe, then (Redis) the lock
+    /// that holds across instances.
+    pub async fn lock<'a>(&self, local: &'a LocalLocks, id: Id) -> session_store::Result<Turn<'a>> {
+        let local = local.lock(id).await;
+        let remote = match self {
+            Self::Memory(_) => None,
+            Self::Redis(store) => Some(store.lock(id).await?),
+        };
+        Ok(Turn {
+            _local: local,
+            remote,
+        })
+    }
+
+    /// Ends a turn, releasing the Redis lock now rather than in the
+    /// background.
+    pub async fn end_turn(&self, turn: Turn<'_>) {
+        if let (Self::Redis(store), Some(remote)) = (self, turn.remote) {
+            store.unlock(remote).await;
+        }
+    }
+
+    /// Whether the store answers (for `/readyz`).
+    pub async fn is_ready(&self) -> bool {
+        match self {
+            Self::Memory(_) => true,
+            Self::Redis(store) => store.ping().await,
+        }
+    }
+
+    /// Starts the store's background work: the memory store's expiry sweep
+    /// (Redis expires keys by itself). Needs a Tokio runtime.
+    pub fn spawn_maintenance(&self, idle_timeout: Duration) {
+        if let Self::Memory(store) = self {
+            store.spawn_purger(sweep_interval(idle_timeout));
+        }
+    }
+}
+
+/// Expired sessions are swept twice per idle timeout, between once a second
+/// and once a minute.
+fn sweep_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+#[async_trait]
+impl SessionStore for AppStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Self::Memory(store) => store.create(record).await,
+            Self::Redis(store) => store.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Self::Memory(store) => store.save(record).await,
+            Self::Redis(store) => store.save(record).await,
+        }
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Self::Memory(store) => store.load(session_id).await,
+            Self::Redis(store) => store.load(session_id).await,
+        }
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        match self {
+            Self::Memory(store) => store.delete(session_id).await,
+            Self::Redis(store) => store.delete(session_id).await,
+        }
+    }
+}
+
+/// A store behind an `Arc`, as the session layer shares it.
+pub type SharedStore = Arc<AppStore>;

@@ -1,0 +1,408 @@
+//! Sessions in Redis, shared by every instance that names the same server.
+//!
+//! **Keys.** A session is one string key, `ajax-sessions:{ID}`, whose value
+//! is the record: its expiry and the app's state, kept as the text the app
+//! already serialized (nothing is re-encoded). The braces are a hash tag:
+//! on a Redis Cluster the session key and its lock key (`…{ID}:lock`) share
+//! one slot. Every write sets the key's TTL to the session's remaining idle
+//! time, so no key is left without one and Redis drops idle sessions by
+//! itself; regenerate and clear delete the old key.
+//!
+//! **The lock.** Two instances updating one session at once would each save
+//! their own copy (a lost update), so a request takes a lock that holds
+//! across processes: `SET …{ID}:lock TOKEN NX PX LEASE`, retried with a
+//! short backoff while another request holds it, and released by a script
+//! that deletes the key only if it still holds this request's token (a
+//! request that outlived its lease must not free someone else's turn). The
+//! lease (5 s) outlasts any request; an instance that dies holding the lock
+//! blocks that session for at most the lease.
+//!
+//! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`]): with
+//! Redis gone, a request fails as `503 store_unavailable` within two
+//! seconds instead of hanging. The connection manager reconnects by itself
+//! on the next command, so service resumes once Redis is back.
+//!
+//! Why the `redis` crate: it is the maintained client with an async
+//! `ConnectionManager` that multiplexes one connection over all requests and
+//! reconnects on its own; the store needs five commands and one script.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands as _, Script, SetExpiry, SetOptions};
+use serde_json::Value;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+/// Every key this app writes starts with this.
+const PREFIX: &str = "ajax-sessions:";
+/// How long one Redis command may take before the request gives up.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long a lock holds if its holder never releases it.
+const LOCK_LEASE: Duration = Duration::from_secs(5);
+/// How long a request waits for another request's turn on its session.
+const LOCK_WAIT: Duration = Duration::from_secs(6);
+
+/// Deletes the lock only while it still holds this request's token.
+const UNLOCK_SCRIPT: &str = r"
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0";
+
+/// The Redis session store. Clones share one connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    unlock: Script,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the connection details: the URL may hold a password.
+        f.debug_struct("RedisStore").finish_non_exhaustive()
+    }
+}
+
+/// A held cross-process lock. Dropped without [`RedisStore::unlock`] (a
+/// request cancelled mid-way), it is released in the background.
+pub struct RedisLock {
+    key: String,
+    token: String,
+    conn: Option<(ConnectionManager, Script)>,
+}
+
+impl fmt::Debug for RedisLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLock").finish_non_exhaustive()
+    }
+}
+
+impl Drop for RedisLock {
+    fn drop(&mut self) {
+        if let Some((mut conn, script)) = self.conn.take() {
+            let (key, token) = (
+                std::mem::take(&mut self.key),
+                std::mem::take(&mut self.token),
+            );
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ =
+                        with_deadline(script.key(key).arg(token).invoke_async::<i64>(&mut conn))
+                            .await;
+                });
+            }
+        }
+    }
+}
+
+/// Why the store could not start.
+#[derive(Debug)]
+pub struct ConnectError(String);
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://HOST:PORT[/DB]`) and checks that Redis
+    /// answers, within `within`. The error names the host, never a password.
+    pub async fn connect(url: &str, within: Duration) -> Result<Self, ConnectError> {
+        let client = redis::Client::open(url)
+            .map_err(|err| ConnectError(format!("bad Redis URL: {:?}", err.kind())))?;
+        let shown = redacted_url(url);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_millis(500));
+        let connecting = async {
+            let mut conn = ConnectionManager::new_with_config(client, config).await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await?;
+            Ok::<_, redis::RedisError>(conn)
+        };
+        match tokio::time::timeout(within, connecting).await {
+            Ok(Ok(conn)) => Ok(Self {
+                conn,
+                unlock: Script::new(UNLOCK_SCRIPT),
+            }),
+            Ok(Err(err)) => Err(ConnectError(format!(
+                "cannot reach Redis at {shown}: {err}"
+            ))),
+            Err(_) => Err(ConnectError(format!(
+                "cannot reach Redis at {shown}: no answer within {} s",
+                within.as_secs()
+            ))),
+        }
+    }
+
+    /// Whether Redis answers a PING in time.
+    pub async fn ping(&self) -> bool {
+        let mut conn = self.conn.clone();
+        with_deadline(redis::cmd("PING").query_async::<String>(&mut conn))
+            .await
+            .is_ok()
+    }
+
+    /// Takes the session's cross-process lock, waiting while another
+    /// request holds it.
+    pub async fn lock(&self, id: Id) -> session_store::Result<RedisLock> {
+        let key = format!("{}:lock", session_key(&id));
+        let token = random_token();
+        let options = SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(millis(LOCK_LEASE)));
+        let mut conn = self.conn.clone();
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let taken: Option<String> =
+                with_deadline(conn.set_options(&key, &token, options.clone())).await?;
+            if taken.is_some() {
+                return Ok(RedisLock {
+                    key,
+                    token,
+                    conn: Some((conn, self.unlock.clone())),
+                });
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(session_store::Error::Backend(
+                    "redis: the session stayed locked by another request".into(),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Releases a lock this request holds.
+    pub async fn unlock(&self, mut lock: RedisLock) {
+        if let Some((mut conn, script)) = lock.conn.take() {
+            let released = with_deadline(
+                script
+                    .key(&lock.key)
+                    .arg(&lock.token)
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await;
+            if let Err(err) = released {
+                tracing::warn!(%err, "could not release a session lock; its lease will");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let value = encode(record)?;
+        let mut conn = self.conn.clone();
+        loop {
+            let options = SetOptions::default()
+                .conditional_set(redis::ExistenceCheck::NX)
+                .with_expiration(SetExpiry::PX(ttl_ms(record.expiry_date)));
+            let created: Option<String> =
+                with_deadline(conn.set_options(session_key(&record.id), &value, options)).await?;
+            if created.is_some() {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let value = encode(record)?;
+        let mut conn = self.conn.clone();
+        let options =
+            SetOptions::default().with_expiration(SetExpiry::PX(ttl_ms(record.expiry_date)));
+        with_deadline(conn.set_options::<_, _, ()>(session_key(&record.id), value, options)).await
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let mut conn = self.conn.clone();
+        let value: Option<String> = with_deadline(conn.get(session_key(session_id))).await?;
+        match value {
+            Some(value) => decode(session_id, &value),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        let mut conn = self.conn.clone();
+        with_deadline(conn.del::<_, ()>(session_key(session_id))).await
+    }
+}
+
+/// `ajax-sessions:{ID}`.
+fn session_key(id: &Id) -> String {
+    format!("{PREFIX}{{{id}}}")
+}
+
+/// Runs a Redis command with the deadline; both failures become the store
+/// error that the app answers with `503 store_unavailable`.
+async fn with_deadline<T>(
+    command: impl Future<Output = redis::RedisResult<T>>,
+) -> session_store::Result<T> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(session_store::Error::Backend(format!("redis: {err}"))),
+        Err(_) => Err(session_store::Error::Backend("redis: timed out".into())),
+    }
+}
+
+/// The record as stored: `EXPIRY_MS` newline, then either `s KEY` newline
+/// and the key's string value as is (the app's one state string), or `j`
+/// and the record's data as JSON.
+fn encode(record: &Record) -> session_store::Result<String> {
+    let expires_ms = record.expiry_date.unix_timestamp_nanos() / 1_000_000;
+    let mut fields = record.data.iter();
+    match (fields.next(), fields.next()) {
+        (Some((key, Value::String(text))), None) if !key.contains('\n') => {
+            Ok(format!("{expires_ms}\ns{key}\n{text}"))
+        }
+        _ => {
+            let json = serde_json::to_string(&record.data)
+                .map_err(|err| session_store::Error::Encode(err.to_string()))?;
+            Ok(format!("{expires_ms}\nj{json}"))
+        }
+    }
+}
+
+/// The record of a stored value; `None` once its expiry has passed (Redis
+/// drops the key at the same moment, give or take its expiry sampling).
+fn decode(id: &Id, value: &str) -> session_store::Result<Option<Record>> {
+    let broken =
+        || session_store::Error::Decode("a stored session is not in the expected form".into());
+    let (expires, rest) = value.split_once('\n').ok_or_else(broken)?;
+    let expires_ms: i128 = expires.parse().map_err(|_| broken())?;
+    let expiry_date =
+        OffsetDateTime::from_unix_timestamp_nanos(expires_ms * 1_000_000).map_err(|_| broken())?;
+    if expiry_date <= OffsetDateTime::now_utc() {
+        return Ok(None);
+    }
+    let data = if let Some(rest) = rest.strip_prefix('s') {
+        let (key, text) = rest.split_once('\n').ok_or_else(broken)?;
+        HashMap::from([(key.to_owned(), Value::String(text.to_owned()))])
+    } else if let Some(json) = rest.strip_prefix('j') {
+        serde_json::from_str(json).map_err(|err| session_store::Error::Decode(err.to_string()))?
+    } else {
+        return Err(broken());
+    };
+    Ok(Some(Record {
+        id: *id,
+        data,
+        expiry_date,
+    }))
+}
+
+/// Milliseconds left until `expiry`, at least 1 (Redis refuses 0).
+fn ttl_ms(expiry: OffsetDateTime) -> u64 {
+    let left = (expiry - OffsetDateTime::now_utc()).whole_milliseconds();
+    u64::try_from(left).unwrap_or(0).max(1)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// 128 random bits: a lock's owner token.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "the given URL".into();
+    };
+    let host = match rest.rsplit_once('@') {
+        Some((_, host)) => host,
+        None => rest,
+    };
+    format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(data: HashMap<String, Value>) -> Record {
+        Record {
+            id: Id(7),
+            data,
+            expiry_date: OffsetDateTime::now_utc() + time::Duration::minutes(5),
+        }
+    }
+
+    #[test]
+    fn a_state_string_is_stored_as_is_and_round_trips() {
+        let state = r#"{"data":{"a":"line\nbreak"}}"#;
+        let original = record(HashMap::from([(
+            "state".into(),
+            Value::String(state.into()),
+        )]));
+
+        let stored = encode(&original).unwrap();
+        let back = decode(&original.id, &stored).unwrap().unwrap();
+
+        assert!(stored.ends_with(&format!("\nsstate\n{state}")));
+        assert_eq!(back.data, original.data);
+        assert_eq!(
+            back.expiry_date.unix_timestamp(),
+            original.expiry_date.unix_timestamp()
+        );
+    }
+
+    #[test]
+    fn other_records_round_trip_as_json() {
+        let original = record(HashMap::from([
+            ("a".into(), Value::from(1)),
+            ("b".into(), Value::String("x".into())),
+        ]));
+
+        let back = decode(&original.id, &encode(&original).unwrap())
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(back.data, original.data);
+    }
+
+    #[test]
+    fn an_expired_value_loads_as_nothing() {
+        let mut old = record(HashMap::new());
+        old.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+
+        assert!(decode(&old.id, &encode(&old).unwrap()).unwrap().is_none());
+    }
+
+    #[test]
+    fn keys_put_the_id_in_a_hash_tag() {
+        let id = Id(42);
+        assert_eq!(session_key(&id), format!("ajax-sessions:{{{id}}}"));
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redacted_url("redis://user:s3cret@10.0.0.1:6379/2"),
+            "redis://10.0.0.1:6379/2"
+        );
+        assert_eq!(
+            redacted_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
+}
