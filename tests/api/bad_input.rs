@@ -192,5 +192,5 @@ async fn bad_input_without_a_session_creates_none() {
 
     assert_eq!(reply.status, 422);
     assert!(reply.session_set_cookie().is_none());
-    assert_eq!(app.store.stats().live, 0);
+    assert_eq!(app.store().stats().live, 0);
 }

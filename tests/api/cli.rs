@@ -4,13 +4,19 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_ajax-sessions");
+pub const BINARY: &str = env!("CARGO_BIN_EXE_ajax-sessions");
 
 /// Starts the binary on a free port with this `RUST_LOG`; returns the child
 /// (stderr piped) and the base URL its `listening on` line announced.
 fn start_server(rust_log: &str) -> (Child, String) {
+    start_server_with(&[], rust_log)
+}
+
+/// [`start_server`] with more options.
+pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
     let mut child = Command::new(BINARY)
         .args(["--port", "0"])
+        .args(args)
         .env("RUST_LOG", rust_log)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -29,7 +35,7 @@ fn start_server(rust_log: &str) -> (Child, String) {
 }
 
 /// Sends SIGTERM and waits, at most ten seconds, for the exit.
-fn stop_with_sigterm(child: &mut Child) -> ExitStatus {
+pub fn stop_with_sigterm(child: &mut Child) -> ExitStatus {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -65,6 +71,10 @@ fn help_names_every_option_and_its_variable() {
         "MAX_SESSIONS",
         "--secure-cookies",
         "SECURE_COOKIES",
+        "--store",
+        "SESSION_STORE",
+        "--instance",
+        "INSTANCE_NAME",
     ] {
         assert!(help.contains(word), "{word} in:\n{help}");
     }
@@ -77,6 +87,8 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
         &["--idle-timeout", "0"][..],
         &["--max-sessions", "-5"][..],
         &["--host", "not an address"][..],
+        &["--store", "postgres://x"][..],
+        &["--instance", "has space"][..],
         &["--no-such-flag"][..],
     ] {
         let output = Command::new(BINARY).args(args).output().expect("run");

@@ -99,7 +99,7 @@ async fn a_get_without_a_session_creates_nothing() {
     assert_eq!(body["session"], serde_json::json!({"active": false}));
     assert_eq!(body["data"], serde_json::json!({}));
     assert!(body.get("csrf_token").is_none());
-    assert_eq!(app.store.stats().live, 0);
+    assert_eq!(app.store().stats().live, 0);
 }
 
 #[tokio::test]
@@ -113,7 +113,7 @@ async fn each_page_visit_counts_a_view_in_the_same_session() {
 
     assert_eq!(body["session"]["page_views"], 2);
     assert_eq!(app.session_id(), id);
-    assert_eq!(app.store.stats().live, 1);
+    assert_eq!(app.store().stats().live, 1);
 }
 
 #[tokio::test]

@@ -119,5 +119,5 @@ async fn a_cross_origin_post_without_a_session_creates_nothing() {
 
     assert_eq!(reply.status, 403);
     assert!(reply.session_set_cookie().is_none());
-    assert_eq!(app.store.stats().live, 0);
+    assert_eq!(app.store().stats().live, 0);
 }

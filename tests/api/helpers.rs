@@ -17,8 +17,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The client's cookie jar.
     pub jar: Arc<Jar>,
-    /// The app's session store, to watch its counters.
-    pub store: BoundedStore,
+    /// The app's memory store, to watch its counters (`None` with Redis).
+    pub memory: Option<BoundedStore>,
 }
 
 /// A reply, read once: status, headers and the JSON body.
@@ -87,15 +87,22 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Config::default()).await
 }
 
-pub async fn spawn_app_with(mut config: Config) -> TestApp {
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let store = BoundedStore::new(config.max_sessions as usize);
+    let mut app = spawn_app_on(config, AppStore::Memory(store.clone())).await;
+    app.memory = Some(store);
+    app
+}
+
+/// The app around `store` (memory or Redis), on an ephemeral port.
+pub async fn spawn_app_on(mut config: Config, store: AppStore) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind an ephemeral port");
     let bound = listener.local_addr().expect("local address");
     let address = format!("http://{bound}");
-    config.instance = Some(config.instance_name(bound));
-    let store = BoundedStore::new(config.max_sessions as usize);
-    let router = app_with_store(&config, AppStore::Memory(store.clone()));
+    config.instance = Some(config.instance.clone().unwrap_or_else(|| bound.to_string()));
+    let router = app_with_store(&config, store);
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });
@@ -104,7 +111,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         address,
         client: cookie_client(jar.clone()),
         jar,
-        store,
+        memory: None,
     }
 }
 
@@ -126,6 +133,11 @@ pub fn bare_client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// The memory store; panics for an app on Redis.
+    pub fn store(&self) -> &BoundedStore {
+        self.memory.as_ref().expect("an app on the memory store")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

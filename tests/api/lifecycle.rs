@@ -35,7 +35,7 @@ async fn regenerate_issues_a_new_id_keeps_the_data_and_retires_the_old_id() {
         .await;
     assert_eq!(old.json()["session"]["active"], false);
     assert!(old.set_cookies().is_empty(), "{:?}", old.set_cookies());
-    assert_eq!(app.store.stats().live, 1);
+    assert_eq!(app.store().stats().live, 1);
 }
 
 #[tokio::test]
@@ -59,7 +59,7 @@ async fn clear_deletes_the_session_and_expires_the_cookie() {
         "{cookie}"
     );
     assert_eq!(app.session_id(), None, "the client dropped the cookie");
-    assert_eq!(app.store.stats().live, 0);
+    assert_eq!(app.store().stats().live, 0);
     let old = app
         .get_session_data_with_cookie(&format!("session_id={old_id}"))
         .await;

@@ -32,12 +32,12 @@ async fn a_flood_of_new_sessions_stays_bounded_and_spares_returning_sessions() {
         .chunks(100);
     while let Some(statuses) = chunks.next().await {
         assert!(statuses.iter().all(|status| *status == 200));
-        highest = highest.max(app.store.stats().live);
+        highest = highest.max(app.store().stats().live);
         // The regular visitor keeps coming back during the flood.
         assert_eq!(app.data().await, json!({"regular": true}));
     }
 
-    let stats = app.store.stats();
+    let stats = app.store().stats();
     assert!(
         highest <= MAX_SESSIONS as usize,
         "live count reached {highest}"
@@ -59,14 +59,14 @@ async fn expired_sessions_are_purged_from_the_store() {
     for _ in 0..50 {
         flooder.get(app.url("/")).send().await.expect("GET /");
     }
-    assert_eq!(app.store.stats().live, 50);
+    assert_eq!(app.store().stats().live, 50);
 
     // Idle timeout 1 s; the sweep runs every second. The sessions expire by
     // about 1.1 s and the sweeps at 2 s and 3 s find them; 3.5 s leaves room
     // for a busy machine.
     tokio::time::sleep(Duration::from_millis(3_500)).await;
 
-    let stats = app.store.stats();
+    let stats = app.store().stats();
     assert_eq!(stats.live, 0, "{stats:?}");
     assert_eq!(stats.expired_purged, 50);
 }

@@ -1,0 +1,304 @@
+//! `--store redis://…`: instances that share sessions, sessions that
+//! outlive the process, keys that always expire, and the faults.
+
+use std::time::{Duration, Instant};
+
+use ajax_sessions::{AppStore, Config, StoreChoice};
+use redis::AsyncCommands as _;
+use serde_json::{json, Value};
+
+use crate::cli::{start_server_with, stop_with_sigterm, BINARY};
+use crate::helpers::{bare_client, cookie_client, spawn_app_on, TestApp};
+use crate::redis_server::RedisServer;
+
+/// An app named `name` on the Redis at `redis`.
+async fn instance(redis: &RedisServer, name: &str, idle_timeout: u64) -> TestApp {
+    let config = Config {
+        store: StoreChoice::Redis(redis.url()),
+        instance: Some(name.into()),
+        idle_timeout,
+        ..Config::default()
+    };
+    let store = ajax_sessions::open_store(&config)
+        .await
+        .expect("redis answers");
+    spawn_app_on(config, store).await
+}
+
+/// A second instance whose client shares `first`'s cookie jar: a browser
+/// sends the same cookies to both, since cookies ignore ports.
+async fn second_instance(redis: &RedisServer, first: &TestApp, idle_timeout: u64) -> TestApp {
+    let mut second = instance(redis, "B", idle_timeout).await;
+    second.jar = first.jar.clone();
+    second.client = cookie_client(first.jar.clone());
+    second
+}
+
+/// Every key in Redis, with its TTL in milliseconds.
+async fn keys_and_ttls(redis: &RedisServer) -> Vec<(String, i64)> {
+    let mut conn = redis.connection().await;
+    let keys: Vec<String> = conn.keys("*").await.expect("KEYS");
+    let mut out = Vec::new();
+    for key in keys {
+        let ttl: i64 = conn.pttl(&key).await.expect("PTTL");
+        out.push((key, ttl));
+    }
+    out.sort();
+    out
+}
+
+/// The Set-Cookie of a reply with the id taken out.
+fn attributes(cookie: &str) -> String {
+    cookie
+        .split_once(';')
+        .map_or("", |(_, rest)| rest)
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_on_one_instance_is_read_updated_regenerated_and_cleared_on_another() {
+    let Some(redis) = RedisServer::start_or_skip("two instances") else {
+        return;
+    };
+    let a = instance(&redis, "A", 1800).await;
+    let b = second_instance(&redis, &a, 1800).await;
+    let memory = crate::helpers::spawn_app().await;
+
+    let page = a.get_page().await;
+    let created = page.session_set_cookie().expect("a cookie from A");
+    assert_eq!(page.header("x-served-by"), Some("A"));
+    let on_memory = memory
+        .get_page()
+        .await
+        .session_set_cookie()
+        .expect("a cookie");
+    assert_eq!(attributes(&created), attributes(&on_memory));
+
+    let read = b.get_session_data().await;
+    assert_eq!(read.header("x-served-by"), Some("B"));
+    let body = read.json();
+    assert_eq!(body["session"]["active"], true);
+    assert_eq!(body["session"]["page_views"], 1);
+    assert_eq!(body["served_by"], "B");
+    assert_eq!(body["store"], "redis");
+
+    assert_eq!(b.update(&json!({"from": "B"})).await.status, 200);
+    assert_eq!(a.data().await, json!({"from": "B"}));
+
+    let old_id = a.session_id().expect("an id");
+    let regenerated = b.regenerate().await;
+    assert_eq!(regenerated.status, 200);
+    assert_eq!(regenerated.json()["served_by"], "B");
+    let old = a
+        .get_session_data_with_cookie(format!("session_id={old_id}"))
+        .await;
+    assert_eq!(
+        old.json()["session"],
+        json!({"active": false, "reason": "unknown_or_expired"})
+    );
+    assert_eq!(a.data().await, json!({"from": "B"}));
+
+    assert_eq!(b.clear().await.status, 200);
+    assert_eq!(
+        a.get_session_data().await.json()["session"]["active"],
+        false
+    );
+    assert!(
+        keys_and_ttls(&redis).await.is_empty(),
+        "clear leaves no key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_updates_alternating_instances_keep_every_key_every_time() {
+    let Some(redis) = RedisServer::start_or_skip("fifty updates") else {
+        return;
+    };
+    let a = instance(&redis, "A", 1800).await;
+    let b = second_instance(&redis, &a, 1800).await;
+
+    for trial in 0..20 {
+        a.clear().await;
+        assert_eq!(a.update(&json!({})).await.status, 200);
+        let token = a.csrf_token().await.expect("a token");
+        let requests = (0..50).map(|i| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            let body = format!(r#"{{"key{i}": {i}}}"#).into_bytes();
+            app.update_raw("application/json", body, Some(&token))
+        });
+        let replies = futures_util::future::join_all(requests).await;
+
+        assert!(
+            replies.iter().all(|reply| reply.status == 200),
+            "trial {trial}"
+        );
+        let data = a.data().await;
+        let kept = data.as_object().map_or(0, serde_json::Map::len);
+        assert_eq!(kept, 50, "trial {trial}: {data}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_expires_with_the_session_and_old_keys_are_deleted() {
+    let Some(redis) = RedisServer::start_or_skip("key TTLs") else {
+        return;
+    };
+    let a = instance(&redis, "A", 2).await;
+
+    a.get_page().await;
+    a.update(&json!({"x": 1})).await;
+    let keys = keys_and_ttls(&redis).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let (key, ttl) = &keys[0];
+    let id = a.session_id().expect("an id");
+    assert_eq!(key, &format!("ajax-sessions:{{{id}}}"));
+    assert!((1..=2000).contains(ttl), "ttl {ttl}");
+
+    a.regenerate().await;
+    let keys = keys_and_ttls(&redis).await;
+    assert_eq!(keys.len(), 1, "the old key is gone: {keys:?}");
+    assert!(!keys[0].0.contains(&id));
+    assert!(keys.iter().all(|(_, ttl)| *ttl > 0), "{keys:?}");
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let idle = a.get_session_data().await;
+    assert_eq!(idle.json()["session"]["active"], false);
+    assert!(keys_and_ttls(&redis).await.is_empty(), "expired by Redis");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_gone_requests_fail_fast_and_recover_when_it_returns() {
+    let Some(mut redis) = RedisServer::start_or_skip("redis faults") else {
+        return;
+    };
+    let a = instance(&redis, "A", 1800).await;
+    a.get_page().await;
+
+    redis.stop();
+    let started = Instant::now();
+    let refused = a.get_session_data().await;
+    let took = started.elapsed();
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.error_code(), "store_unavailable");
+    assert_eq!(refused.json()["served_by"], "A");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let readyz = a.get("/readyz").await;
+    assert_eq!(readyz.status, 503);
+    assert_eq!(readyz.error_code(), "store_unavailable");
+    assert_eq!(a.get("/healthz").await.status, 200);
+
+    redis.restart();
+    let back = Instant::now();
+    loop {
+        let reply = a.get("/readyz").await;
+        if reply.status == 200 && a.update(&json!({"again": true})).await.status == 200 {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "not back within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("served again {:?} after Redis restarted", back.elapsed());
+    assert_eq!(a.data().await, json!({"again": true}));
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_at_start_is_an_error_that_hides_the_password() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a port")
+        .port();
+    let config = Config {
+        store: StoreChoice::Redis(format!("redis://user:s3cret@127.0.0.1:{closed}")),
+        ..Config::default()
+    };
+
+    let started = Instant::now();
+    let err = ajax_sessions::open_store(&config)
+        .await
+        .expect_err("no Redis there");
+
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(err.contains("cannot reach Redis"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    assert!(!format!("{config:?}").contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_outlive_a_restart_of_the_app() {
+    let Some(redis) = RedisServer::start_or_skip("restart") else {
+        return;
+    };
+    let url = redis.url();
+    let store = ["--store", url.as_str()];
+    let (mut first, base) = start_server_with(&store, "warn");
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = cookie_client(jar.clone());
+    let created = client
+        .post(format!("{base}/update-session-data"))
+        .header("content-type", "application/json")
+        .body(r#"{"survives": "restart"}"#)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(created.status(), 200);
+
+    assert!(stop_with_sigterm(&mut first).success());
+    let (mut second, base) = start_server_with(&store, "warn");
+    let read = client
+        .get(format!("{base}/get-session-data"))
+        .send()
+        .await
+        .expect("GET");
+    let body: Value = read.json().await.expect("JSON");
+    stop_with_sigterm(&mut second);
+
+    assert_eq!(body["session"]["active"], true);
+    assert_eq!(body["data"], json!({"survives": "restart"}));
+}
+
+#[test]
+fn the_binary_exits_with_one_line_when_redis_is_unreachable_at_start() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a port")
+        .port();
+    let url = format!("redis://user:s3cret@127.0.0.1:{closed}/0");
+
+    let started = Instant::now();
+    let output = std::process::Command::new(BINARY)
+        .args(["--port", "0", "--store", &url])
+        .output()
+        .expect("run");
+
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot reach Redis"), "{stderr}");
+    assert!(!stderr.contains("s3cret") && !stdout.contains("s3cret"));
+}
+
+#[tokio::test]
+async fn the_memory_store_reports_itself() {
+    let app = crate::helpers::spawn_app().await;
+    let body = app.get_session_data().await.json();
+    assert_eq!(body["store"], "memory");
+    assert_eq!(
+        body["served_by"],
+        Value::from(app.address.trim_start_matches("http://"))
+    );
+    assert_eq!(app.get("/readyz").await.text, "ok");
+    let refused = bare_client()
+        .post(app.url("/clear-session"))
+        .send()
+        .await
+        .expect("POST");
+    let refused = crate::helpers::Reply::read(refused).await;
+    assert_eq!(refused.json()["store"], "memory");
+    assert_eq!(AppStore::Memory(app.store().clone()).kind(), "memory");
+}
