@@ -9,7 +9,7 @@ import { send } from './transport.js';
 import { explainBurst, explainCookieWrite, explainExchange, explainPageLoad } from './explain.js';
 import {
   el, renderBurst, renderBurstPending, renderCookies, renderCountdown, renderExplanation,
-  renderLogEntry, renderOriginCurl, renderSession, renderTheme, trimList
+  renderLogEntry, renderOriginCurl, renderSession, renderStore, renderTheme, trimList
 } from './view.js';
 
 const MAX_LOG_ENTRIES = 50;
@@ -45,7 +45,7 @@ function loadState() {
   } catch (err) {
     // Storage off or the kept text broken: start afresh.
   }
-  return { log: [], explanations: [], lastSession: null };
+  return { log: [], explanations: [], lastSession: null, lastStore: null };
 }
 
 /** Keeps the state for the next load of this tab. */
@@ -76,6 +76,7 @@ function logEntryOf(x) {
     requestBody: x.requestBody,
     received: x.body && Array.isArray(x.body.cookies_received) ? x.body.cookies_received : null,
     setCookie: x.setCookie,
+    servedBy: x.servedBy,
     responseText: text.length > MAX_KEPT_BODY ? text.slice(0, MAX_KEPT_BODY) + '\n… (cut)' : text
   };
 }
@@ -103,6 +104,10 @@ function request(request, done) {
     trimList(el.log, MAX_LOG_ENTRIES);
     const body = x.body;
     if (body && typeof body.csrf_token === 'string') setToken(body.csrf_token);
+    if (body && typeof body.store === 'string') {
+      state.lastStore = { store: body.store, servedBy: body.served_by };
+      renderStore(state.lastStore);
+    }
     if (body && body.session && !body.error && SESSION_ENDPOINTS.indexOf(x.url.split('?')[0]) >= 0) {
       if (!body.session.active) setToken('');
       state.lastSession = body.session;
@@ -203,6 +208,7 @@ function onLoad() {
   state.log.slice().reverse().forEach(function (entry) { renderLogEntry(entry, { open: false }); });
   state.explanations.slice().reverse().forEach(renderExplanation);
   renderCountdown(state.lastSession, Date.now());
+  if (state.lastStore) renderStore(state.lastStore);
   const kept = state.lastSession;
   // The page's own request wrote the session since `kept` was seen.
   state.lastSession = null;

@@ -15,6 +15,7 @@
  * @property {Object|null} body - the reply as JSON, or null
  * @property {string} responseText
  * @property {string|null} setCookie - X-Set-Cookie-Echo
+ * @property {string|null} servedBy - X-Served-By: the instance that answered
  * @property {number} ms - time taken
  * @property {number} at - when the reply came, Unix ms
  */
@@ -48,6 +49,7 @@ export function send(request, done) {
       body: parseJson(xhr.responseText),
       responseText: xhr.responseText || '',
       setCookie: xhr.status ? xhr.getResponseHeader('X-Set-Cookie-Echo') : null,
+      servedBy: xhr.status ? xhr.getResponseHeader('X-Served-By') : null,
       ms: Math.round(performance.now() - started),
       at: Date.now()
     });

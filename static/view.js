@@ -30,6 +30,8 @@ export const el = {
   burstResult: document.getElementById('burst-result'),
   burstOutcomes: document.getElementById('burst-outcomes'),
   explain: document.getElementById('explain'),
+  storeWhere: document.getElementById('store-where'),
+  storeSummary: document.getElementById('store-summary'),
   log: document.getElementById('log')
 };
 
@@ -102,7 +104,8 @@ export function renderLogEntry(entry, how) {
   status.className = 'status ' + statusClass(entry.status);
   status.textContent = entry.status ? String(entry.status) : 'failed';
   const line = document.createElement('span');
-  line.textContent = ' ' + entry.method + ' ' + entry.url + ' · ' + entry.ms + ' ms';
+  line.textContent = ' ' + entry.method + ' ' + entry.url + ' · ' + entry.ms + ' ms' +
+    (entry.servedBy ? ' · ' + entry.servedBy : '');
   summary.append(status, line);
   details.append(summary);
   const fields = [
@@ -110,6 +113,7 @@ export function renderLogEntry(entry, how) {
     ['Request body', entry.requestBody === null ? '(none)' : entry.requestBody],
     ['Cookies the server received', entry.received ? entry.received.join(', ') || '(none)' : '(not reported)'],
     ['Set-Cookie (echoed by the server)', entry.setCookie || '(none)'],
+    ['Served by (X-Served-By)', entry.servedBy || '(not said)'],
     ['Response body', entry.responseText || '(empty)']
   ];
   const list = document.createElement('dl');
@@ -190,6 +194,28 @@ export function renderBurstPending() {
 export function renderOriginCurl(origin) {
   el.originCurl.textContent = 'curl -i -X POST -H \'Origin: http://evil.example\' -H \'Content-Type: application/json\' -d \'{}\' ' +
     origin + '/update-session-data';
+}
+
+/**
+ * Says where the session lives, from the last reply's `store` and
+ * `served_by`.
+ * @param {{store: string, servedBy: string}} where
+ */
+export function renderStore(where) {
+  el.storeWhere.textContent = where.store === 'redis'
+    ? 'In Redis, shared by every instance: it survives restarts of this app, and any instance that uses the same Redis finds it.'
+    : where.store === 'memory'
+      ? 'In this process\'s memory: a restart forgets it, and another instance would not know it.'
+      : 'In a store this page does not know: ' + where.store + '.';
+  el.storeWhere.dataset.store = where.store;
+  el.storeSummary.replaceChildren();
+  [['Store', where.store], ['Answered by', where.servedBy || '(not said)']].forEach(function (row) {
+    const dt = document.createElement('dt');
+    dt.textContent = row[0];
+    const dd = document.createElement('dd');
+    dd.textContent = row[1];
+    el.storeSummary.append(dt, dd);
+  });
 }
 
 /** Reflects the theme on the page and the toggle button. */

@@ -302,6 +302,35 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     assert_eq!(newest_status(client).await?, "200");
     assert_eq!(shown_session(client).await?["session"]["page_views"], 1);
 
+    // Where the session lives, and which instance answered.
+    let instance = address.trim_start_matches("http://");
+    let store = eval(
+        client,
+        "return document.getElementById('store-where').dataset.store;",
+    )
+    .await?;
+    assert_eq!(store, "memory");
+    let said = eval(
+        client,
+        "return document.getElementById('store-where').textContent;",
+    )
+    .await?;
+    assert!(
+        said.as_str()
+            .unwrap_or_default()
+            .contains("a restart forgets it"),
+        "{said}"
+    );
+    let logged = eval(
+        client,
+        "return document.querySelector('#log > li summary').textContent;",
+    )
+    .await?;
+    assert!(
+        logged.as_str().unwrap_or_default().contains(instance),
+        "{logged}"
+    );
+
     // HttpOnly: invisible to document.cookie, present in the browser's jar.
     let visible = eval(client, "return document.cookie;").await?;
     assert!(
