@@ -13,11 +13,22 @@
 #   d. for reference, a bare axum binary (bench/ceiling.rs) with the same
 #      JSON and no middleware at all.
 # Then: RSS per session over 20,000 new sessions, start-up time to the
-# `listening on` line, and the page's total bytes. See BENCHMARKS.md.
+# `listening on` line, and the page's total bytes.
+#
+# Then the Redis store, against the peer a Node.js developer would pick:
+# the same two routes (same JSON shapes, CSRF check and merge) in Express 5
+# + express-session + connect-redis over node-redis (bench/express, npm ci
+# from its lock file). A private redis-server, the app and the peer share
+# CPU 0; REDIS_ROUNDS (default 10) interleaved rounds of
+#   e. GET and f. POST on the app with --store redis,
+#   g. GET and h. POST on the peer;
+# then Redis's used_memory growth over 20,000 new sessions for each, from
+# an empty Redis. See BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS="${ROUNDS:-20}"
+REDIS_ROUNDS="${REDIS_ROUNDS:-10}"
 DURATION="${DURATION:-1}"
 CONNECTIONS=32
 SESSIONS=20000
@@ -29,10 +40,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-  echo "installing wrk, curl and python3"
-  apt-get update -q && apt-get install -y -q --no-install-recommends wrk curl python3
+missing=()
+for tool in wrk curl python3 redis-server node npm; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing what is missing: ${missing[*]}"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends wrk curl python3 redis-server nodejs npm
 fi
+(cd bench/express && npm ci --silent --no-audit --no-fund)
 if [ "$(nproc)" -lt 2 ]; then
   echo "needs 2 CPUs: one for the server, one for the load" >&2
   exit 1
@@ -169,10 +186,90 @@ PY
 )"
 
 PAGE_BYTES=0
-for path in / /static/app.js /static/style.css; do
+for path in / /static/style.css /static/app.js /static/transport.js /static/view.js /static/explain.js; do
   size="$(curl -s -o /dev/null -w '%{size_download}' "$RSS_URL$path")"
   PAGE_BYTES=$((PAGE_BYTES + size))
 done
+
+# --- The Redis store and its peer -------------------------------------
+for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+REDIS_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning >/dev/null &
+PIDS+=("$!")
+for _ in $(seq 250); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.02; done
+start redis_app "$SERVER" --port 0 --store "$REDIS_URL"
+RAPP_URL="$STARTED_URL"
+start express node bench/express/server.js 0 "$REDIS_URL"
+EXPRESS_URL="$STARTED_URL"
+
+# session_for NAME URL: a live session on URL with data; writes NAME.lua for
+# the POSTs and sets SESSION_COOKIE.
+session_for() {
+  rm -f "$WORK/$1.jar"
+  curl -s -c "$WORK/$1.jar" -H 'Content-Type: application/json' -d '{"color":"blue"}' -o /dev/null "$2/update-session-data"
+  local id token
+  id="$(awk -F '\t' '$6 == "session_id" { print $7 }' "$WORK/$1.jar")"
+  token="$(curl -s -b "$WORK/$1.jar" "$2/get-session-data" | sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p')"
+  [ -n "$id" ] && [ -n "$token" ] || { echo "no session on $2" >&2; exit 1; }
+  SESSION_COOKIE="session_id=$id"
+  cat >"$WORK/$1.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"color":"blue"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-CSRF-Token"] = "$token"
+wrk.headers["Cookie"] = "$SESSION_COOKIE"
+LUA
+}
+session_for rapp "$RAPP_URL"
+RAPP_COOKIE="$SESSION_COOKIE"
+session_for express "$EXPRESS_URL"
+EXPRESS_COOKIE="$SESSION_COOKIE"
+
+echo "warming up the Redis targets"
+DURATION=2 load warmup -H "Cookie: $RAPP_COOKIE" "$RAPP_URL/get-session-data"
+DURATION=2 load warmup -H "Cookie: $EXPRESS_COOKIE" "$EXPRESS_URL/get-session-data"
+for round in $(seq "$REDIS_ROUNDS"); do
+  echo "Redis round $round of $REDIS_ROUNDS"
+  if [ $((round % 2)) -eq 1 ]; then order="rget eget rpost epost"; else order="epost rpost eget rget"; fi
+  for target in $order; do
+    case "$target" in
+      rget) load rget -H "Cookie: $RAPP_COOKIE" "$RAPP_URL/get-session-data" ;;
+      rpost) load rpost -s "$WORK/rapp.lua" "$RAPP_URL/update-session-data" ;;
+      eget) load eget -H "Cookie: $EXPRESS_COOKIE" "$EXPRESS_URL/get-session-data" ;;
+      epost) load epost -s "$WORK/express.lua" "$EXPRESS_URL/update-session-data" ;;
+    esac
+  done
+done
+
+# Redis memory per session: used_memory growth over SESSIONS new sessions,
+# each made by one cookie-less POST with the same small body, from an empty
+# Redis.
+redis_memory() {
+  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  python3 - "$1" "$REDIS_PORT" "$SESSIONS" <<'PY'
+import http.client, subprocess, sys, urllib.parse
+url, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host = urllib.parse.urlparse(url)
+def used_memory():
+    info = subprocess.run(["redis-cli", "-p", port, "info", "memory"], capture_output=True, text=True).stdout
+    return int(next(l.split(":")[1] for l in info.splitlines() if l.startswith("used_memory:")))
+def keys():
+    return int(subprocess.run(["redis-cli", "-p", port, "dbsize"], capture_output=True, text=True).stdout)
+conn = http.client.HTTPConnection(host.hostname, host.port)
+before, keys_before = used_memory(), keys()
+for _ in range(count):
+    conn.request("POST", "/update-session-data", body=b'{"color":"blue"}', headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+after = used_memory()
+assert keys() - keys_before == count, (keys(), keys_before)
+print((after - before) / count)
+PY
+}
+redis_memory "$RAPP_URL" >"$WORK/rapp_memory.txt"
+redis_memory "$EXPRESS_URL" >"$WORK/express_memory.txt"
 
 python3 - "$WORK" "$STARTUP_MS" "$PAGE_BYTES" "$ROUNDS" <<'PY'
 import statistics, sys
@@ -218,6 +315,29 @@ checks = [
     (f"<= 1,024 bytes RSS per session ({per_session:,.0f})", per_session <= 1024),
     (f"page <= 40 KB ({page_bytes:,} bytes)", page_bytes <= 40 * 1024),
     (f"start-up <= 100 ms ({startup_ms:.1f} ms)", startup_ms <= 100),
+]
+rget, rpost, eget, epost = medians("rget"), medians("rpost"), medians("eget"), medians("epost")
+rmem = float(open(f"{work}/rapp_memory.txt").read())
+emem = float(open(f"{work}/express_memory.txt").read())
+print()
+print("The Redis store against Express 5 + express-session + connect-redis (node-redis), same Redis, same CPU:")
+print()
+print("| target | req/s | p50 | p99 | vs the peer |")
+print("|---|---:|---:|---:|---:|")
+for label, name, row, peer in (("e. GET, this app on Redis", "rget", rget, "eget"),
+                               ("f. POST, this app on Redis", "rpost", rpost, "epost"),
+                               ("g. GET, the Express peer", "eget", eget, "eget"),
+                               ("h. POST, the Express peer", "epost", epost, "epost")):
+    print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms | {ratio(name, peer):.2f}x |")
+print()
+print(f"Redis used_memory per session over 20,000 sessions: this app {rmem:,.0f} B, the peer {emem:,.0f} B")
+print()
+checks += [
+    (f"Redis GET >= 5x the peer ({ratio('rget', 'eget'):.2f}x)", ratio("rget", "eget") >= 5),
+    (f"Redis POST >= 4x the peer ({ratio('rpost', 'epost'):.2f}x)", ratio("rpost", "epost") >= 4),
+    (f"Redis GET p99 <= 2 ms ({rget[2] / 1000:.2f} ms)", rget[2] <= 2000),
+    (f"Redis POST p99 <= 2 ms ({rpost[2] / 1000:.2f} ms)", rpost[2] <= 2000),
+    (f"Redis memory per session <= the peer's ({rmem:,.0f} <= {emem:,.0f} B)", rmem <= emem),
 ]
 for label, ok in checks:
     print(f"{'PASS' if ok else 'MISS'}  {label}")
