@@ -40,14 +40,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Debian's package for each missing tool (npm comes with a Node.js that is
+# not Debian's own, so it is only asked for together with nodejs).
 missing=()
-for tool in wrk curl python3 redis-server node npm; do
+for tool in wrk curl python3 redis-server; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+command -v node >/dev/null || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing what is missing: ${missing[*]}"
+  echo "installing: ${missing[*]}"
   apt-get update -q
-  apt-get install -y -q --no-install-recommends wrk curl python3 redis-server nodejs npm
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 (cd bench/express && npm ci --silent --no-audit --no-fund)
 if [ "$(nproc)" -lt 2 ]; then
@@ -81,7 +84,7 @@ start() {
   exit 1
 }
 
-start app "$SERVER" --port 0
+start app "$SERVER" --port 0 --lab-port 0
 APP_URL="$STARTED_URL"
 start bare "$BARE" 0
 BARE_URL="$STARTED_URL"
@@ -143,7 +146,7 @@ done
 # RSS per session, on a fresh server.
 # Stop the load-test servers first, so that only this one runs.
 for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-start rss "$SERVER" --port 0
+start rss "$SERVER" --port 0 --lab-port 0
 RSS_URL="$STARTED_URL"
 RSS_PID="$STARTED_PID"
 python3 - "$RSS_URL" "$RSS_PID" "$SESSIONS" >"$WORK/rss.txt" <<'PY'
@@ -175,7 +178,7 @@ import subprocess, sys, time, statistics
 samples = []
 for _ in range(5):
     started = time.perf_counter()
-    process = subprocess.Popen([sys.argv[1], "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.argv[1], "--port", "0", "--lab-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     line = process.stdout.readline()
     samples.append((time.perf_counter() - started) * 1000)
     assert line.startswith(b"listening on "), line
@@ -186,7 +189,7 @@ PY
 )"
 
 PAGE_BYTES=0
-for path in / /static/style.css /static/app.js /static/transport.js /static/view.js /static/explain.js; do
+for path in / /static/style.css /static/app.js /static/transport.js /static/view.js /static/explain.js /static/lab-panel.js /static/lab-explain.js; do
   size="$(curl -s -o /dev/null -w '%{size_download}' "$RSS_URL$path")"
   PAGE_BYTES=$((PAGE_BYTES + size))
 done
@@ -198,7 +201,7 @@ REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning >/dev/null &
 PIDS+=("$!")
 for _ in $(seq 250); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.02; done
-start redis_app "$SERVER" --port 0 --store "$REDIS_URL"
+start redis_app "$SERVER" --port 0 --lab-port 0 --store "$REDIS_URL"
 RAPP_URL="$STARTED_URL"
 start express node bench/express/server.js 0 "$REDIS_URL"
 EXPRESS_URL="$STARTED_URL"

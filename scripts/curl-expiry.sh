@@ -10,6 +10,7 @@
 # Every command is printed exactly as it runs; the script exits non-zero at
 # the first step whose result is not what it says.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 usage() {
   cat <<'EOF_USAGE'
@@ -34,32 +35,15 @@ MAX_WAIT=30
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-STEP=0
+# shellcheck source=scripts/lib/story.sh
+. "$HERE/lib/story.sh"
 
-if [ -t 1 ]; then BOLD=$'\e[1m'; DIM=$'\e[2m'; RESET=$'\e[0m'; else BOLD=""; DIM=""; RESET=""; fi
-
-fail() {
-  echo "FAILED at step $STEP: $*" >&2
-  exit 1
-}
-
-step() {
-  STEP=$((STEP + 1))
-  printf '\n%s%d. %s%s\n' "$BOLD" "$STEP" "$1" "$RESET"
-}
-
-# shown COMMAND: prints a shell command, runs exactly that text, and keeps
-# its output in OUT (printed, indented).
-shown() {
+# shown_output COMMAND: prints a shell command, runs exactly that text, and
+# keeps its output in OUT (printed, indented).
+shown_output() {
   printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
   OUT=$(eval "$1") || fail "the command failed (is the server running at $BASE?)"
   [ -z "$OUT" ] || printf '%s\n' "$OUT" | sed 's/^/   /'
-}
-
-# assign COMMAND: prints a variable assignment and runs it in this shell.
-assign() {
-  printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
-  eval "$1"
 }
 
 expect_out() {
@@ -70,26 +54,26 @@ echo "${BOLD}ajax-sessions: idle expiry, told with curl against $BASE${RESET}"
 curl -sSf -o /dev/null "$BASE/healthz" || fail "no server at $BASE: start it with cargo run -- --idle-timeout 5"
 
 step "A POST creates a session; its reply gives the server's idle timeout."
-shown "curl -s -c cookies.txt -H 'Content-Type: application/json' -d '{\"note\":\"soon gone\"}' $BASE/update-session-data"
+shown_output "curl -s -c cookies.txt -H 'Content-Type: application/json' -d '{\"note\":\"soon gone\"}' $BASE/update-session-data"
 expect_out '"active":true'
 IDLE=$(sed -n 's/.*"idle_timeout_seconds":\([0-9]*\).*/\1/p' <<<"$OUT")
 [ -n "$IDLE" ] || fail "the reply gives no idle_timeout_seconds"
 if [ "$IDLE" -gt "$MAX_WAIT" ]; then
   fail "this server's idle timeout is $IDLE s; start one with a short timeout (cargo run -- --idle-timeout 5) and run this script against it"
 fi
-assign "ID=\$(awk -F '\\t' '\$6 == \"session_id\" { print \$7 }' cookies.txt)"
+shown "ID=\$(awk -F '\\t' '\$6 == \"session_id\" { print \$7 }' cookies.txt)"
 [ -n "$ID" ] || fail "the jar holds no session_id"
 
 step "While requests keep coming, the session lives: the cookie finds it."
-shown "curl -s -b cookies.txt $BASE/get-session-data"
+shown_output "curl -s -b cookies.txt $BASE/get-session-data"
 expect_out '"active":true'
 expect_out '"note":"soon gone"'
 
 step "No request for longer than the idle timeout ($IDLE s): the server drops the session. (The cookie's Max-Age runs out too, so a browser or curl's jar would stop sending it.)"
-shown "sleep $((IDLE + 2))"
+shown_output "sleep $((IDLE + 2))"
 
 step "Sent by hand, the old id finds nothing, and the reply says why: unknown_or_expired. A read creates no new session."
-shown "curl -s -i -H \"Cookie: session_id=\$ID\" $BASE/get-session-data"
+shown_output "curl -s -i -H \"Cookie: session_id=\$ID\" $BASE/get-session-data"
 expect_out '"active":false'
 expect_out '"reason":"unknown_or_expired"'
 grep -qi '^set-cookie:' <<<"$OUT" && fail "a read must not set a cookie"

@@ -12,6 +12,7 @@
 # and tokens are held in shell variables (ID, OLD_ID, TOKEN), so they are
 # never printed whole.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 usage() {
   cat <<'EOF'
@@ -40,27 +41,8 @@ BASE="${BASE%/}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-STEP=0
-STATUS=""
-BODY=""
-
-if [ -t 1 ]; then BOLD=$'\e[1m'; DIM=$'\e[2m'; RESET=$'\e[0m'; else BOLD=""; DIM=""; RESET=""; fi
-
-fail() {
-  echo "FAILED at step $STEP: $*" >&2
-  exit 1
-}
-
-step() {
-  STEP=$((STEP + 1))
-  printf '\n%s%d. %s%s\n' "$BOLD" "$STEP" "$1" "$RESET"
-}
-
-# Shortens session_id values so the output shows ids change without
-# printing whole secrets.
-shorten_ids() {
-  sed -E 's/(session_id=)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]*/\1\2…/g'
-}
+# shellcheck source=scripts/lib/story.sh
+. "$HERE/lib/story.sh"
 
 pretty_json() {
   if command -v python3 >/dev/null 2>&1 && python3 -m json.tool <<<"$1" >/dev/null 2>&1; then
@@ -68,12 +50,6 @@ pretty_json() {
   else
     printf '%s\n' "$1"
   fi
-}
-
-# shown COMMAND: prints a shell command, then runs exactly that text.
-shown() {
-  printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
-  eval "$1"
 }
 
 # call COOKIE-SENT CURL-COMMAND
@@ -90,14 +66,6 @@ call() {
   grep -i '^set-cookie:' .headers | tr -d '\r' | sed 's/^/   < /' | shorten_ids || true
   printf '   < HTTP %s\n' "$STATUS"
   pretty_json "$BODY" | sed 's/^/   /'
-}
-
-expect_status() {
-  [ "$STATUS" = "$1" ] || fail "expected HTTP $1, got $STATUS"
-}
-
-expect_body() {
-  grep -q -- "$1" <<<"$BODY" || fail "expected the reply to contain $1"
 }
 
 # The commands that put the jar's session id and the session's CSRF token

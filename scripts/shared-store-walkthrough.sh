@@ -36,9 +36,6 @@ esac
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d)"
 PIDS=()
-STEP=0
-STATUS=""
-BODY=""
 
 cleanup() {
   local pid
@@ -52,17 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -t 1 ]; then BOLD=$'\e[1m'; DIM=$'\e[2m'; RESET=$'\e[0m'; else BOLD=""; DIM=""; RESET=""; fi
-
-fail() {
-  echo "FAILED at step $STEP: $*" >&2
-  exit 1
-}
-
-step() {
-  STEP=$((STEP + 1))
-  printf '\n%s%d. %s%s\n' "$BOLD" "$STEP" "$1" "$RESET"
-}
+# shellcheck source=scripts/lib/story.sh
+. "$ROOT/scripts/lib/story.sh"
 
 command -v redis-server >/dev/null || fail "redis-server not found (apt-get install redis-server)"
 command -v curl >/dev/null || fail "curl not found (apt-get install curl)"
@@ -97,7 +85,7 @@ wait_for_port() {
 
 # start_instance NAME PORT: starts the app on Redis; sets LAST_PID.
 start_instance() {
-  "$BIN" --port "$2" --instance "$1" --store "$REDIS_URL" >"$WORK/$1.out" 2>"$WORK/$1.err" &
+  "$BIN" --port "$2" --lab-port off --instance "$1" --store "$REDIS_URL" >"$WORK/$1.out" 2>"$WORK/$1.err" &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
   wait_for_port "$2" || true
@@ -117,23 +105,8 @@ call() {
   printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
   STATUS=$(eval "$1 -sS -o .body -D .headers -w '%{http_code}'") || fail "curl failed"
   BODY=$(cat .body)
-  grep -iE '^(x-served-by|set-cookie):' .headers | tr -d '\r' | sed 's/^/   < /' \
-    | sed -E 's/(session_id=)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]*/\1\2…/g' || true
+  grep -iE '^(x-served-by|set-cookie):' .headers | tr -d '\r' | sed 's/^/   < /' | shorten_ids || true
   printf '   < HTTP %s\n   %s\n' "$STATUS" "$BODY"
-}
-
-# shown COMMAND: prints a command and runs it in this shell.
-shown() {
-  printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
-  eval "$1"
-}
-
-expect_status() {
-  [ "$STATUS" = "$1" ] || fail "expected HTTP $1, got $STATUS"
-}
-
-expect_body() {
-  grep -q -- "$1" <<<"$BODY" || fail "expected the reply to contain $1"
 }
 
 expect_served_by() {

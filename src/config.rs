@@ -40,6 +40,11 @@ pub struct Config {
     #[arg(long, env = "SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// Port of the cross-origin lab's second origin; `0` = any free port;
+    /// `off` = no lab.
+    #[arg(long, env = "LAB_PORT", default_value = "3001", value_parser = parse_lab_port)]
+    pub lab_port: LabPort,
+
     /// Where sessions live: `memory`, or `redis://HOST:PORT[/DB]` for a store
     /// shared by instances.
     #[arg(long = "store", env = "SESSION_STORE", default_value = "memory", value_parser = parse_store)]
@@ -49,6 +54,25 @@ pub struct Config {
     /// default: the bound HOST:PORT.
     #[arg(long, env = "INSTANCE_NAME", value_parser = parse_instance)]
     pub instance: Option<String>,
+}
+
+/// The lab's port, or none (`--lab-port off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabPort {
+    /// No lab listener.
+    Off,
+    /// The lab listens on this port (`0`: any free one).
+    Port(u16),
+}
+
+/// `off`, or a port number.
+fn parse_lab_port(text: &str) -> Result<LabPort, String> {
+    if text == "off" {
+        return Ok(LabPort::Off);
+    }
+    text.parse()
+        .map(LabPort::Port)
+        .map_err(|_| "expected a port number (0 = any free port) or `off`".into())
 }
 
 /// The session store chosen with `--store`.
@@ -128,6 +152,7 @@ impl Default for Config {
             idle_timeout: 1800,
             max_sessions: 100_000,
             secure_cookies: false,
+            lab_port: LabPort::Port(3001),
             store: StoreChoice::Memory,
             instance: None,
         }

@@ -39,6 +39,10 @@ pub enum AppError {
     CrossOriginRejected,
     /// 409 `no_session`: the action needs a live session and there is none.
     NoSession,
+    /// 400 `invalid_probe`: a lab probe is not 8 to 64 of `A–Z a–z 0–9 _ -`.
+    InvalidProbe,
+    /// 400 `invalid_cors_mode`: `cors=` is not `credentials`, `wildcard` or `none`.
+    InvalidCorsMode,
     /// 404 `not_found`: no such page or endpoint.
     NotFound,
     /// 405 `method_not_allowed`: the path exists, the method does not (the
@@ -69,6 +73,8 @@ impl AppError {
             Self::CsrfTokenInvalid => (StatusCode::FORBIDDEN, "csrf_token_invalid"),
             Self::CrossOriginRejected => (StatusCode::FORBIDDEN, "cross_origin_rejected"),
             Self::NoSession => (StatusCode::CONFLICT, "no_session"),
+            Self::InvalidProbe => (StatusCode::BAD_REQUEST, "invalid_probe"),
+            Self::InvalidCorsMode => (StatusCode::BAD_REQUEST, "invalid_cors_mode"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
@@ -120,6 +126,12 @@ impl AppError {
             Self::NoSession => {
                 "There is no live session to act on; load the page or send POST /update-session-data first.".into()
             }
+            Self::InvalidProbe => {
+                "The probe must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -; the page makes a fresh one for each request.".into()
+            }
+            Self::InvalidCorsMode => {
+                "cors= must be credentials, wildcard or none.".into()
+            }
             Self::NotFound => "There is nothing at this address; the page is at /.".into(),
             Self::MethodNotAllowed => {
                 "This address does not take that method; the Allow header lists the ones it takes.".into()
@@ -163,6 +175,13 @@ pub struct ErrorDetail {
     message: String,
 }
 
+impl ErrorDetail {
+    /// The stable code, as in the reply.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -191,7 +210,8 @@ impl IntoResponse for AppError {
 /// carried and the instance and store that answered; any other response is
 /// left as it is. Status and headers (an `Allow`, say) stay.
 pub fn add_context_to_error(response: &mut Response, cookies: CookieNames<'_>, served: &ServedBy) {
-    let Some(detail) = response.extensions_mut().remove::<ErrorDetail>() else {
+    // The detail stays in the extensions, for the ledger.
+    let Some(detail) = response.extensions().get::<ErrorDetail>().cloned() else {
         return;
     };
     let body = ErrorBody {

@@ -21,6 +21,7 @@ pub mod bench_ceiling;
 pub mod config;
 pub mod cookies;
 pub mod error;
+pub mod lab;
 pub mod logging;
 pub mod patch;
 pub mod routes;
@@ -38,7 +39,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use tower::util::MapResponseLayer;
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
@@ -48,7 +49,9 @@ pub use patch::limits;
 pub use store::{AppStore, BoundedStore, StoreStats};
 
 use crate::error::AppError;
+use crate::lab::{LabLink, Ledger};
 use crate::routes::{page, session_api};
+use crate::security::ResponseHeaders;
 
 /// The static assets, found from the crate root so that `cargo run` and
 /// `cargo test` work from any directory.
@@ -86,12 +89,17 @@ pub async fn open_store(config: &Config) -> Result<AppStore, String> {
 /// runtime. Replies name `config.instance` (main sets it to the bound
 /// address when no `--instance` was given).
 pub fn app_with_store(config: &Config, store: AppStore) -> Router {
+    app_with_lab(config, store, None)
+}
+
+/// The whole application around a given store, linked to the cross-origin
+/// lab when there is one: the page then knows the lab's port, may connect
+/// to the lab's origins, and the main listener serves the lab's ledger.
+pub fn app_with_lab(config: &Config, store: AppStore, lab: Option<LabLink>) -> Router {
     store.spawn_maintenance(config.idle_timeout());
     let instance = config.instance.clone().unwrap_or_else(|| "unnamed".into());
-    // Checked visible ASCII by the option parser; a name set in code that is
-    // not is shown as "unnamed" rather than failing.
-    let served_by =
-        HeaderValue::from_str(&instance).unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
+    let lab_origins = lab.as_ref().map(LabLink::origins).unwrap_or_default();
+    let headers = ResponseHeaders::new(&instance, lab_origins.iter().map(String::as_str));
     // axum boxes each layer it is given around every route, and clones it per
     // request: so each group of routes gets its whole stack in one `layer`
     // call, the session routes the shared layers and the session layers.
@@ -100,13 +108,17 @@ pub fn app_with_store(config: &Config, store: AppStore) -> Router {
         ServiceBuilder::new()
             .layer(middleware::from_fn(logging::log_request))
             .layer(MapResponseLayer::new({
-                let served_by = served_by.clone();
-                move |response| security::add_response_headers(response, &served_by)
+                let headers = headers.clone();
+                move |response| headers.apply(response)
             }))
     };
+    let page_settings = page::PageSettings {
+        lab_port: lab.as_ref().map(|lab| lab.port),
+    };
+    let ledger = lab.map(|lab| lab.ledger);
     let readiness_store = store.clone();
     let session_routes = Router::new()
-        .route("/", get(page::index))
+        .route("/", get(page::index).layer(Extension(page_settings)))
         .route("/get-session-data", get(session_api::get_session_data))
         .route(
             "/update-session-data",
@@ -117,12 +129,15 @@ pub fn app_with_store(config: &Config, store: AppStore) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(
             shared_layers()
-                .layer(session_layer::SessionLayer::new(
-                    store,
-                    config.idle_timeout(),
-                    config.secure_cookies,
-                    &instance,
-                ))
+                .layer(
+                    session_layer::SessionLayer::new(
+                        store,
+                        config.idle_timeout(),
+                        config.secure_cookies,
+                        &instance,
+                    )
+                    .with_ledger(ledger.clone()),
+                )
                 .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
         );
 
@@ -132,6 +147,13 @@ pub fn app_with_store(config: &Config, store: AppStore) -> Router {
     let other_routes = Router::new();
     #[cfg(feature = "bench-ceiling")]
     let other_routes = other_routes.route("/bench/ceiling", get(bench_ceiling::ceiling));
+    let other_routes = match ledger {
+        Some(ledger) => other_routes.route(
+            "/lab/ledger",
+            get(move |uri: axum::http::Uri| lab_ledger(ledger.clone(), uri)),
+        ),
+        None => other_routes,
+    };
     let other_routes = other_routes
         .route("/healthz", get(healthz))
         .route("/readyz", get(move || readyz(readiness_store.clone())))
@@ -141,6 +163,19 @@ pub fn app_with_store(config: &Config, store: AppStore) -> Router {
         .layer(shared_layers());
 
     session_routes.merge(other_routes)
+}
+
+/// `GET /lab/ledger?probe=P`: what reached the servers under a probe, in
+/// arrival order.
+async fn lab_ledger(ledger: Ledger, uri: axum::http::Uri) -> Result<Response, AppError> {
+    let probe = lab::ledger::probe_of(uri.query())
+        .filter(|probe| lab::ledger::valid_probe(probe))
+        .ok_or(AppError::InvalidProbe)?;
+    let requests = ledger.requests(probe);
+    Ok(error::json_response(
+        axum::http::StatusCode::OK,
+        &serde_json::json!({ "probe": probe, "requests": requests }),
+    ))
 }
 
 /// `GET /healthz`: the process is up (liveness).

@@ -2,9 +2,14 @@
 
 use std::process::ExitCode;
 
+use std::net::SocketAddr;
+
+use ajax_sessions::config::LabPort;
+use ajax_sessions::lab::{self, AllowList, LabLink, Ledger};
 use ajax_sessions::server::{raise_open_file_limit, serve, HEAD_TIMEOUT};
-use ajax_sessions::{app_with_store, open_store, Config};
+use ajax_sessions::{app_with_lab, open_store, Config};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 /// Each request allocates many small, short-lived objects (the session
 /// record, the reply, the middleware's futures); mimalloc serves those
@@ -16,6 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let mut config = Config::from_args_or_exit();
     ajax_sessions::logging::init();
+    let shutdown = shutdown_signal();
     if let Err(err) = raise_open_file_limit() {
         tracing::warn!(%err, "could not raise the open-file limit");
     }
@@ -27,58 +33,101 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind((config.host, config.port)).await {
-        Ok(listener) => listener,
+    let (listener, address) = match bind(&config, config.port).await {
+        Ok(bound) => bound,
         Err(err) => {
-            eprintln!(
-                "error: cannot listen on {}:{}: {err}",
-                config.host, config.port
-            );
+            eprintln!("error: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let address = match listener.local_addr() {
-        Ok(address) => address,
-        Err(err) => {
-            eprintln!("error: cannot read the bound address: {err}");
-            return ExitCode::FAILURE;
-        }
+    let lab_listener = match config.lab_port {
+        LabPort::Off => None,
+        LabPort::Port(port) => match bind(&config, port).await {
+            Ok(bound) => Some(bound),
+            Err(err) => {
+                eprintln!("error: {err} (the lab's second origin; --lab-port off runs without it)");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     config.instance = Some(config.instance_name(address));
     println!("listening on http://{address}");
+    if let Some((_, lab_address)) = &lab_listener {
+        println!("lab origin on http://{lab_address}");
+    }
 
-    serve(
-        listener,
-        app_with_store(&config, store),
-        HEAD_TIMEOUT,
-        shutdown_signal(),
-    )
-    .await;
+    // One signal stops both listeners; each lets its requests finish.
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let ledger = Ledger::default();
+    let lab_link = lab_listener.as_ref().map(|(_, lab_address)| LabLink {
+        port: lab_address.port(),
+        host: config.host,
+        ledger: ledger.clone(),
+    });
+    let main_app = app_with_lab(&config, store.clone(), lab_link);
+    let lab_server = lab_listener.map(|(listener, _)| {
+        let allow = AllowList::for_main(config.host, address.port());
+        let instance = config.instance.clone().unwrap_or_default();
+        let lab_app = lab::app(store, ledger, allow, &instance);
+        tokio::spawn(serve(listener, lab_app, HEAD_TIMEOUT, until_stopped()))
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    serve(listener, main_app, HEAD_TIMEOUT, until_stopped()).await;
+    if let Some(lab_server) = lab_server {
+        let _ = lab_server.await;
+    }
     ExitCode::SUCCESS
 }
 
-/// Resolves on Ctrl-C or SIGTERM; the server then stops accepting and lets
-/// in-flight requests finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Binds `--host` and `port`; returns the listener and the address it got.
+async fn bind(config: &Config, port: u16) -> Result<(TcpListener, SocketAddr), String> {
+    let listener = TcpListener::bind((config.host, port))
+        .await
+        .map_err(|err| format!("cannot listen on {}:{port}: {err}", config.host))?;
+    let address = listener
+        .local_addr()
+        .map_err(|err| format!("cannot read the bound address: {err}"))?;
+    Ok((listener, address))
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the servers then stop accepting and let
+/// in-flight requests finish. The handlers are installed when this is
+/// called, not when it is first awaited, so a signal that comes right after
+/// the `listening on` line is not missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        let ctrl_c = async move {
+            if ctrl_c.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

@@ -33,10 +33,21 @@ static CSRF_HEADER_NAME: HeaderName = HeaderName::from_static(CSRF_HEADER);
 static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Scripts only from this origin, no inline code, no `eval`; no framing
-/// (clickjacking); no plugins; forms and XHR only to this origin.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// (clickjacking); no plugins; forms only to this origin; XHR and fetch to
+/// this origin and the origins named after it (the other listener's, so
+/// that the lab can be reached).
+fn content_security_policy<'a>(connect_to: impl Iterator<Item = &'a str>) -> String {
+    let mut connect = String::from("'self'");
+    for origin in connect_to {
+        connect.push(' ');
+        connect.push_str(origin);
+    }
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
 
 /// A session that passed the origin check and, when live, the CSRF check:
 /// the extractor for every handler that changes session state.
@@ -100,27 +111,48 @@ pub fn verify_csrf_token(headers: &HeaderMap, expected: &str) -> Result<(), AppE
 /// The response header that names the instance that answered.
 pub static SERVED_BY_HEADER: HeaderName = HeaderName::from_static("x-served-by");
 
-/// Adds the security headers and `X-Served-By` to a response (a
-/// `MapResponse` layer around the whole app). Static header values cost no
-/// allocation, and cloning `served_by` shares its bytes.
-pub fn add_response_headers(mut response: Response, served_by: &HeaderValue) -> Response {
-    let headers = response.headers_mut();
-    headers.reserve(5);
-    headers.insert(SERVED_BY_HEADER.clone(), served_by.clone());
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
+/// The headers every response of a listener carries: the security headers
+/// and `X-Served-By`. Built once; cloning a value shares its bytes.
+#[derive(Clone, Debug)]
+pub struct ResponseHeaders {
+    csp: HeaderValue,
+    served_by: HeaderValue,
+}
+
+impl ResponseHeaders {
+    /// For the instance `instance`, whose pages may also connect to
+    /// `connect_to` (origins).
+    pub fn new<'a>(instance: &str, connect_to: impl Iterator<Item = &'a str>) -> Self {
+        let csp = content_security_policy(connect_to);
+        Self {
+            // Origins and the instance name are visible ASCII (checked by
+            // the option parser); anything else falls back to a safe value.
+            csp: HeaderValue::try_from(csp).unwrap_or_else(|_| {
+                HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
+            }),
+            served_by: HeaderValue::from_str(instance)
+                .unwrap_or_else(|_| HeaderValue::from_static("unnamed")),
+        }
+    }
+
+    /// Adds the headers to a response (a `MapResponse` layer around the
+    /// whole app).
+    pub fn apply(&self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        headers.reserve(5);
+        headers.insert(SERVED_BY_HEADER.clone(), self.served_by.clone());
+        headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        response
+    }
 }
 
 #[cfg(test)]

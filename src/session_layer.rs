@@ -54,7 +54,8 @@ use tower_sessions::{Expiry, Session};
 use crate::cookies::{
     cookie_pairs, remove_cookie, ReceivedCookies, SESSION_COOKIE, SET_COOKIE_ECHO,
 };
-use crate::error::{add_context_to_error, AppError};
+use crate::error::{add_context_to_error, AppError, ErrorDetail};
+use crate::lab::ledger::{probe_of, valid_probe, Entry, Ledger};
 use crate::store::{AppStore, LocalLocks};
 
 /// What every reply of a session endpoint says about where it was served:
@@ -85,6 +86,8 @@ struct Shared {
     locks: LocalLocks,
     cookie: CookieText,
     served_by: ServedBy,
+    /// The lab's ledger: requests that carry a `probe` are written down.
+    ledger: Option<Ledger>,
 }
 
 impl SessionLayer {
@@ -104,8 +107,18 @@ impl SessionLayer {
                 locks: LocalLocks::default(),
                 cookie: CookieText::new(idle_timeout, secure),
                 served_by,
+                ledger: None,
             }),
         }
+    }
+
+    /// Writes requests that carry a valid `probe` query parameter into the
+    /// lab's ledger, with their path, status and error code.
+    pub fn with_ledger(mut self, ledger: Option<Ledger>) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.ledger = ledger;
+        }
+        self
     }
 }
 
@@ -131,6 +144,7 @@ impl<S> Service<Request> for SessionService<S>
 where
     S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
 {
     type Response = Response;
     type Error = S::Error;
@@ -149,7 +163,9 @@ where
         // Kept for error replies, which list the cookie names that came
         // (cloning a header value shares its bytes).
         let cookies = ReceivedCookies::of(req.headers());
-        Box::pin(async move {
+        let probe = shared.ledger.as_ref().and_then(|_| probe_entry(&req));
+        let detach = id.is_some() && shared.store.turn_outlives_requests();
+        let work = async move {
             let turn = match id {
                 Some(id) => match shared.store.lock(&shared.locks, id).await {
                     Ok(turn) => Some(turn),
@@ -170,9 +186,42 @@ where
                 shared.store.end_turn(turn).await;
             }
             add_context_to_error(&mut response, cookies.names(), &shared.served_by);
+            if let (Some(ledger), Some((probe, mut entry))) = (&shared.ledger, probe) {
+                entry.status = Some(response.status().as_u16());
+                entry.code = response
+                    .extensions()
+                    .get::<ErrorDetail>()
+                    .map(ErrorDetail::code);
+                ledger.record(&probe, entry);
+            }
             Ok(response)
+        };
+        if !detach {
+            return Box::pin(work);
+        }
+        // A request whose client goes away is dropped mid-way; with Redis,
+        // that could drop it between Redis taking its lock and the answer
+        // saying so, leaving the session locked until the lease ends. Run
+        // as a task of its own, the request finishes (and unlocks) whatever
+        // the client does.
+        Box::pin(async move {
+            match tokio::spawn(work).await {
+                Ok(result) => result,
+                Err(err) => {
+                    Ok(AppError::Internal(format!("session request task: {err}")).into_response())
+                }
+            }
         })
     }
+}
+
+/// The probe and the ledger entry of a request that carries a valid
+/// `probe` query parameter (most requests have no query at all).
+fn probe_entry(req: &Request) -> Option<(String, Entry)> {
+    let probe = probe_of(req.uri().query()).filter(|probe| valid_probe(probe))?;
+    let mut entry = Entry::of(req.method(), req.headers());
+    entry.path = Some(req.uri().path().to_owned());
+    Some((probe.to_owned(), entry))
 }
 
 /// The id named by the request's one `session_id` cookie. Two such cookies

@@ -9,7 +9,7 @@ import { send } from './transport.js';
 import { explainBurst, explainCookieWrite, explainExchange, explainPageLoad } from './explain.js';
 import {
   el, renderBurst, renderBurstPending, renderCookies, renderCountdown, renderExplanation,
-  renderLogEntry, renderOriginCurl, renderSession, renderStore, renderTheme, trimList
+  renderApi, renderLogEntry, renderOriginCurl, renderSession, renderStore, renderTheme, trimList
 } from './view.js';
 
 const MAX_LOG_ENTRIES = 50;
@@ -45,7 +45,7 @@ function loadState() {
   } catch (err) {
     // Storage off or the kept text broken: start afresh.
   }
-  return { log: [], explanations: [], lastSession: null, lastStore: null };
+  return { log: [], explanations: [], lastSession: null, lastStore: null, api: 'xhr' };
 }
 
 /** Keeps the state for the next load of this tab. */
@@ -70,6 +70,8 @@ function logEntryOf(x) {
   return {
     method: x.method,
     url: x.url,
+    api: x.api,
+    credentialsLine: x.credentialsLine,
     status: x.status,
     ms: x.ms,
     headersSet: headersSet,
@@ -86,13 +88,15 @@ function logEntryOf(x) {
 // ---------------------------------------------------------------------
 
 /**
- * Sends a request, logs it, keeps the token and the session it reports,
- * and calls back with the exchange (plus `before`, the session known before).
- * @param {{method: string, url: string, body?: *, token?: string}} request
+ * Sends a request with the API chosen at the top (unless it names one),
+ * logs it, keeps the token and the session it reports, and calls back with
+ * the exchange (plus `before`, the session known before).
+ * @param {{method: string, url: string, body?: *, token?: string, api?: string, withCredentials?: boolean}} request
  * @param {function(Object): void} done
  */
-function request(request, done) {
+export function request(request, done) {
   const before = state.lastSession;
+  if (!request.api) request.api = state.api;
   send(request, function (x) {
     x.before = before;
     const entry = logEntryOf(x);
@@ -121,7 +125,7 @@ function request(request, done) {
 }
 
 /** Shows and keeps an explanation. */
-function explain(explanation) {
+export function explain(explanation) {
   state.explanations.unshift(explanation);
   state.explanations.length = Math.min(state.explanations.length, MAX_EXPLANATIONS);
   renderExplanation(explanation);
@@ -203,6 +207,7 @@ function writeCookieAndCheck(name, value, maxAge, after) {
 /** Draws what the tab kept, then asks the server for the session. */
 function onLoad() {
   renderTheme(readCookie('theme') === 'dark' ? 'dark' : 'light');
+  renderApi(state.api);
   renderCookies(document.cookie);
   renderOriginCurl(location.origin);
   state.log.slice().reverse().forEach(function (entry) { renderLogEntry(entry, { open: false }); });
@@ -319,6 +324,14 @@ function onBurst() {
   });
 }
 
+/** The "Send with" control: every panel's requests use the API chosen. */
+function onApiChange(event) {
+  if (event.target.name !== 'api') return;
+  state.api = event.target.value === 'fetch' ? 'fetch' : 'xhr';
+  saveState();
+  renderApi(state.api);
+}
+
 /** Toggles the theme cookie and the page's theme. */
 function onThemeToggle() {
   const theme = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
@@ -332,6 +345,7 @@ function onThemeToggle() {
 // ---------------------------------------------------------------------
 
 el.themeToggle.addEventListener('click', onThemeToggle);
+el.apiChoice.addEventListener('change', onApiChange);
 el.cookieForm.addEventListener('submit', onSetCookie);
 el.deleteCookie.addEventListener('click', onDeleteCookie);
 el.refresh.addEventListener('click', onRefresh);

@@ -169,7 +169,7 @@ function explainRead(x, f) {
     unexpected = true;
   }
   lines.push('The server looked the id up and answered with the session it keeps: ' +
-    countKeys(x.body.data) + ', page view ' + session.page_views + '.');
+    countKeys(x.body.data) + ', ' + session.page_views + (session.page_views === 1 ? ' page view.' : ' page views.'));
   const expiry = expirySentences(x.before, session, f.cookieSet);
   return said(lines.concat(expiry.lines), tip, unexpected || expiry.unexpected);
 }

@@ -9,6 +9,7 @@ import { formatTime } from './explain.js';
 export const el = {
   csrfMeta: document.querySelector('meta[name="csrf-token"]'),
   themeToggle: document.getElementById('theme-toggle'),
+  apiChoice: document.getElementById('api-choice'),
   jsCookies: document.getElementById('js-cookies'),
   cookieForm: document.getElementById('cookie-form'),
   cookieName: document.getElementById('cookie-name'),
@@ -104,17 +105,18 @@ export function renderLogEntry(entry, how) {
   status.className = 'status ' + statusClass(entry.status);
   status.textContent = entry.status ? String(entry.status) : 'failed';
   const line = document.createElement('span');
-  line.textContent = ' ' + entry.method + ' ' + entry.url + ' · ' + entry.ms + ' ms' +
+  line.textContent = ' ' + entry.method + ' ' + entry.url + ' · ' + apiName(entry.api) + ' · ' + entry.ms + ' ms' +
     (entry.servedBy ? ' · ' + entry.servedBy : '');
   summary.append(status, line);
   details.append(summary);
   const fields = [
+    ['Sent with', apiName(entry.api) + '\n' + (entry.credentialsLine || '')],
     ['Headers the script set', formatHeaders(entry.headersSet)],
     ['Request body', entry.requestBody === null ? '(none)' : entry.requestBody],
     ['Cookies the server received', entry.received ? entry.received.join(', ') || '(none)' : '(not reported)'],
     ['Set-Cookie (echoed by the server)', entry.setCookie || '(none)'],
     ['Served by (X-Served-By)', entry.servedBy || '(not said)'],
-    ['Response body', entry.responseText || '(empty)']
+    ['Response body', entry.status ? entry.responseText || '(empty)' : '(none: the browser gave the script no reply)']
   ];
   const list = document.createElement('dl');
   fields.forEach(function (field) {
@@ -223,6 +225,19 @@ export function renderTheme(theme) {
   document.documentElement.dataset.theme = theme;
   el.themeToggle.setAttribute('aria-pressed', String(theme === 'dark'));
   el.themeToggle.textContent = theme === 'dark' ? 'Light theme' : 'Dark theme';
+}
+
+/** "XMLHttpRequest" or "fetch()". */
+export function apiName(api) {
+  return api === 'fetch' ? 'fetch()' : 'XMLHttpRequest';
+}
+
+/** Shows which API the panels use. */
+export function renderApi(api) {
+  Array.prototype.forEach.call(el.apiChoice.querySelectorAll('input[name="api"]'), function (input) {
+    input.checked = input.value === api;
+  });
+  document.documentElement.dataset.api = api;
 }
 
 /** The CSS class for a status: ok (2xx), refused (4xx) or error. */

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
 use crate::cookies::{ReceivedCookies, THEME_COOKIE};
 use crate::error::AppError;
@@ -14,6 +15,14 @@ use crate::session::AppSession;
 struct IndexPage<'a> {
     csrf_token: &'a str,
     theme: &'a str,
+    /// The lab's port, or "off".
+    lab_port: String,
+}
+
+/// What the page needs to know of the process: where the lab listens.
+#[derive(Clone, Copy, Debug)]
+pub struct PageSettings {
+    pub lab_port: Option<u16>,
 }
 
 /// Serves the page. The visit counts a page view, and that write is what
@@ -21,6 +30,7 @@ struct IndexPage<'a> {
 /// written by the page's script, is rendered into `data-theme` so a reload
 /// shows the chosen theme from the first paint.
 pub async fn index(
+    Extension(settings): Extension<PageSettings>,
     mut session: AppSession,
     cookies: ReceivedCookies,
 ) -> Result<Response, AppError> {
@@ -32,6 +42,9 @@ pub async fn index(
     let page = IndexPage {
         csrf_token: session.csrf_token().unwrap_or_default(),
         theme,
+        lab_port: settings
+            .lab_port
+            .map_or_else(|| "off".to_owned(), |port| port.to_string()),
     };
     render(&page)
 }

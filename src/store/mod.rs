@@ -64,6 +64,12 @@ impl AppStore {
         })
     }
 
+    /// Whether a session's turn must be seen through even when its request
+    /// is dropped: true for Redis, whose lock lives outside the process.
+    pub fn turn_outlives_requests(&self) -> bool {
+        matches!(self, Self::Redis(_))
+    }
+
     /// Ends a turn, releasing the Redis lock now rather than in the
     /// background.
     pub async fn end_turn(&self, turn: Turn<'_>) {

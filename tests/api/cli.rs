@@ -14,8 +14,16 @@ fn start_server(rust_log: &str) -> (Child, String) {
 
 /// [`start_server`] with more options.
 pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
+    // Every test server names its lab port: the default (3001) is fixed,
+    // and tests run side by side.
+    let lab = if args.contains(&"--lab-port") {
+        &[][..]
+    } else {
+        &["--lab-port", "off"][..]
+    };
     let mut child = Command::new(BINARY)
         .args(["--port", "0"])
+        .args(lab)
         .args(args)
         .env("RUST_LOG", rust_log)
         .stdout(Stdio::piped())
@@ -75,6 +83,8 @@ fn help_names_every_option_and_its_variable() {
         "SESSION_STORE",
         "--instance",
         "INSTANCE_NAME",
+        "--lab-port",
+        "LAB_PORT",
     ] {
         assert!(help.contains(word), "{word} in:\n{help}");
     }
@@ -89,6 +99,7 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
         &["--host", "not an address"][..],
         &["--store", "postgres://x"][..],
         &["--instance", "has space"][..],
+        &["--lab-port", "on"][..],
         &["--no-such-flag"][..],
     ] {
         let output = Command::new(BINARY).args(args).output().expect("run");

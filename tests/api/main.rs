@@ -10,6 +10,7 @@ mod endpoints;
 mod headers;
 mod helpers;
 mod hostile_cookies;
+mod lab;
 mod lifecycle;
 mod page_logic;
 mod properties;

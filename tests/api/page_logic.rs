@@ -1,16 +1,20 @@
-//! The page's explanations are a pure function of the exchange
-//! (`static/explain.js`); their unit tests run under Node's own test runner.
+//! The page's explanations are pure functions of the exchange
+//! (`static/explain.js`, `static/lab-explain.js`); their unit tests run
+//! under Node's own test runner.
 //!
 //! Without `node` the test prints `SKIPPED` and passes, except under
 //! `CI=true`, where it fails: `.ci/run` installs Node.js where it is missing.
 
 use std::process::Command;
 
-const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/explain.test.mjs");
+const TESTS: [&str; 2] = [
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/explain.test.mjs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/lab.test.mjs"),
+];
 
 #[test]
 fn the_explanation_function_passes_its_unit_tests() {
-    let Ok(output) = Command::new("node").arg("--test").arg(TESTS).output() else {
+    let Ok(output) = Command::new("node").arg("--test").args(TESTS).output() else {
         assert!(
             std::env::var("CI").map_or(true, |value| value != "true"),
             "node is required in CI (apt-get install nodejs)"

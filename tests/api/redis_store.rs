@@ -270,7 +270,7 @@ fn the_binary_exits_with_one_line_when_redis_is_unreachable_at_start() {
 
     let started = Instant::now();
     let output = std::process::Command::new(BINARY)
-        .args(["--port", "0", "--store", &url])
+        .args(["--port", "0", "--lab-port", "off", "--store", &url])
         .output()
         .expect("run");
 

@@ -1,0 +1,42 @@
+# What the walkthrough scripts share: numbered steps, the first failure
+# ending the story, and commands printed exactly as they run. Sourced by
+# scripts/*.sh, not run by itself.
+
+STEP=0
+STATUS=""
+BODY=""
+
+if [ -t 1 ]; then BOLD=$'\e[1m'; DIM=$'\e[2m'; RESET=$'\e[0m'; else BOLD=""; DIM=""; RESET=""; fi
+
+# fail MESSAGE: names the step that went wrong and exits non-zero.
+fail() {
+  echo "FAILED at step $STEP: $*" >&2
+  exit 1
+}
+
+# step EXPLANATION: starts the next numbered step.
+step() {
+  STEP=$((STEP + 1))
+  printf '\n%s%d. %s%s\n' "$BOLD" "$STEP" "$1" "$RESET"
+}
+
+# shown COMMAND: prints a shell command, then runs exactly that text in
+# this shell (so an assignment it makes stays).
+shown() {
+  printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
+  eval "$1"
+}
+
+# Shortens session_id values so the output shows ids change without
+# printing whole secrets.
+shorten_ids() {
+  sed -E 's/(session_id=)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]*/\1\2…/g'
+}
+
+expect_status() {
+  [ "$STATUS" = "$1" ] || fail "expected HTTP $1, got $STATUS"
+}
+
+expect_body() {
+  grep -q -- "$1" <<<"$BODY" || fail "expected the reply to contain $1"
+}

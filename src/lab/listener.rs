@@ -1,0 +1,223 @@
+//! The lab listener: the "other origin" the page sends requests to.
+//!
+//! It shares the session store with the main listener but only ever reads
+//! it: it never creates or writes a session and never sets `session_id`.
+//! Its own cookies are `lab_lax` (SameSite=Lax) and `lab_none`
+//! (SameSite=None; Secure), set by its page for its host.
+
+use askama::Template;
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HOST, SET_COOKIE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use serde::Serialize;
+use tower::util::MapResponseLayer;
+use tower::{Layer as _, ServiceExt as _};
+use tower_http::services::ServeFile;
+use tower_sessions::session::Id;
+use tower_sessions::SessionStore as _;
+
+use super::cors::{credentials_headers, wildcard_layer, AllowList, CorsMode};
+use super::ledger::{probe_of, query_value, valid_probe, Entry, Ledger};
+use crate::cookies::{cookie_pairs, SESSION_COOKIE};
+use crate::error::{json_response, AppError};
+use crate::limits;
+use crate::security::ResponseHeaders;
+use crate::store::AppStore;
+
+/// The lab's page script and style, found from the crate root.
+const LAB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/lab.js");
+const STYLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/style.css");
+
+/// The cookies the lab's page sets for its own host.
+const LAB_COOKIES: [&str; 2] = [
+    "lab_lax=1; SameSite=Lax; Path=/",
+    "lab_none=1; SameSite=None; Secure; Path=/",
+];
+
+#[derive(Clone)]
+struct Lab {
+    store: AppStore,
+    ledger: Ledger,
+    allow: AllowList,
+}
+
+/// The lab's router. `allow` lists the main listener's origins: the CORS
+/// allow-list, and the only targets its page will aim at.
+pub fn app(store: AppStore, ledger: Ledger, allow: AllowList, instance: &str) -> Router {
+    let headers = ResponseHeaders::new(instance, allow.origins());
+    Router::new()
+        .route("/", get(page))
+        .route("/lab/echo", any(echo))
+        .route_service("/static/lab.js", ServeFile::new(LAB_SCRIPT))
+        .route_service("/static/style.css", ServeFile::new(STYLE))
+        .fallback(crate::error::not_found)
+        .layer(MapResponseLayer::new(move |response| {
+            headers.apply(response)
+        }))
+        .with_state(Lab {
+            store,
+            ledger,
+            allow,
+        })
+}
+
+/// `templates/lab.html`.
+#[derive(Template)]
+#[template(path = "lab.html")]
+struct LabPage<'a> {
+    /// This listener's origin, as the browser named it.
+    origin: &'a str,
+    /// The probe to send with, when the learner's page opened this one.
+    probe: &'a str,
+    /// The learner's page's origin, when it is one of the main listener's.
+    target: &'a str,
+}
+
+/// `GET /`: says what this is, and sets the lab's two cookies.
+async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppError> {
+    let query = request.uri().query();
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("this host");
+    let origin = format!("http://{host}");
+    let probe = query_value(query, "probe").filter(|probe| valid_probe(probe));
+    let target = query_value(query, "target")
+        .filter(|target| lab.allow.origins().any(|allowed| allowed == *target));
+    let html = LabPage {
+        origin: &origin,
+        probe: probe.unwrap_or_default(),
+        target: target.unwrap_or_default(),
+    }
+    .render()
+    .map_err(|err| AppError::Internal(format!("template: {err}")))?;
+    let mut response = (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        html,
+    )
+        .into_response();
+    for cookie in LAB_COOKIES {
+        response
+            .headers_mut()
+            .append(SET_COOKIE, HeaderValue::from_static(cookie));
+    }
+    Ok(response)
+}
+
+/// `GET`, `POST` and `OPTIONS /lab/echo?probe=P&cors=MODE`: writes the
+/// request into the ledger, then answers under the mode's CORS policy.
+async fn echo(State(lab): State<Lab>, request: Request) -> Response {
+    let query = request.uri().query();
+    let Some(probe) = probe_of(query).filter(|probe| valid_probe(probe)) else {
+        return AppError::InvalidProbe.into_response();
+    };
+    let Some(mode) = CorsMode::of_query(query) else {
+        return AppError::InvalidCorsMode.into_response();
+    };
+    let probe = probe.to_owned();
+    lab.ledger
+        .record(&probe, Entry::of(request.method(), request.headers()));
+    match mode {
+        CorsMode::Wildcard => {
+            let answer = tower::service_fn(move |request: Request| {
+                let lab = lab.clone();
+                let probe = probe.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(&lab, &probe, request).await) }
+            });
+            match wildcard_layer().layer(answer).oneshot(request).await {
+                Ok(response) => response.map(Body::new),
+                Err(never) => match never {},
+            }
+        }
+        CorsMode::Credentials => {
+            let extra = credentials_headers(request.headers(), request.method(), &lab.allow);
+            let mut response = if request.method() == Method::OPTIONS {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                answer(&lab, &probe, request).await
+            };
+            response.headers_mut().extend(extra);
+            response
+        }
+        CorsMode::None => {
+            if request.method() == Method::OPTIONS {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                answer(&lab, &probe, request).await
+            }
+        }
+    }
+}
+
+/// What `/lab/echo` answers to a GET or POST.
+#[derive(Serialize)]
+struct Echo<'a> {
+    probe: &'a str,
+    method: &'a str,
+    origin: Option<String>,
+    sec_fetch_site: Option<String>,
+    cookies_received: Vec<String>,
+    session: EchoSession,
+}
+
+#[derive(Serialize)]
+struct EchoSession {
+    active: bool,
+}
+
+/// The echo of a GET or POST (a POST body is read, at most 16 KiB, and not
+/// parsed); other methods get `405`.
+async fn answer(lab: &Lab, probe: &str, request: Request) -> Response {
+    let method = request.method().clone();
+    if method != Method::GET && method != Method::POST {
+        let mut response = AppError::MethodNotAllowed.into_response();
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
+        return response;
+    }
+    let (parts, body) = request.into_parts();
+    if to_bytes(body, limits::MAX_BODY_BYTES).await.is_err() {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    let seen = Entry::of(&parts.method, &parts.headers);
+    let active = match session_named(&parts.headers) {
+        Some(id) => match lab.store.load(&id).await {
+            Ok(record) => record.is_some(),
+            Err(err) => return AppError::from(err).into_response(),
+        },
+        None => false,
+    };
+    json_response(
+        StatusCode::OK,
+        &Echo {
+            probe,
+            method: method.as_str(),
+            origin: seen.origin,
+            sec_fetch_site: seen.sec_fetch_site,
+            cookies_received: seen.cookies_received,
+            session: EchoSession { active },
+        },
+    )
+}
+
+/// The session id of the request's one `session_id` cookie, if it parses.
+fn session_named(headers: &axum::http::HeaderMap) -> Option<Id> {
+    let mut ids = cookie_pairs(headers).filter(|(name, _)| *name == SESSION_COOKIE);
+    let (_, value) = ids.next()?;
+    if ids.next().is_some() {
+        return None;
+    }
+    value.parse().ok()
+}
