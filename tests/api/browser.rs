@@ -18,13 +18,13 @@ use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 
-type TestResult = Result<(), Box<dyn Error>>;
+pub(crate) type TestResult = Result<(), Box<dyn Error>>;
 
 const CHROMIUM_PATHS: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 const CHROMEDRIVER_PATH: &str = "/usr/bin/chromedriver";
 
 /// chromedriver, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -55,7 +55,7 @@ mod url_error {
     pub type ParseError = <Url as std::str::FromStr>::Err;
 }
 
-fn find_chromium() -> Option<(&'static str, &'static str)> {
+pub(crate) fn find_chromium() -> Option<(&'static str, &'static str)> {
     let chromium = CHROMIUM_PATHS
         .into_iter()
         .find(|path| Path::new(path).exists())?;
@@ -71,7 +71,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-async fn start_driver(chromedriver: &str) -> Result<Driver, Box<dyn Error>> {
+pub(crate) async fn start_driver(chromedriver: &str) -> Result<Driver, Box<dyn Error>> {
     let port = free_port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -96,7 +96,7 @@ async fn start_driver(chromedriver: &str) -> Result<Driver, Box<dyn Error>> {
     }
 }
 
-async fn connect(
+pub(crate) async fn connect(
     driver: &Driver,
     chromium: &str,
     profile: &Path,
@@ -129,13 +129,23 @@ async fn connect(
 }
 
 /// Runs a script that returns a value.
-async fn eval(client: &Client, script: &str) -> Result<Value, Box<dyn Error>> {
+pub(crate) async fn eval(client: &Client, script: &str) -> Result<Value, Box<dyn Error>> {
     Ok(client.execute(script, vec![]).await?)
 }
 
 /// Waits until a script returns `true`, or fails after ten seconds.
-async fn wait_for(client: &Client, what: &str, condition: &str) -> TestResult {
-    let deadline = Instant::now() + Duration::from_secs(10);
+pub(crate) async fn wait_for(client: &Client, what: &str, condition: &str) -> TestResult {
+    wait_for_within(client, what, condition, Duration::from_secs(10)).await
+}
+
+/// [`wait_for`] with a deadline of its own.
+pub(crate) async fn wait_for_within(
+    client: &Client,
+    what: &str,
+    condition: &str,
+    within: Duration,
+) -> TestResult {
+    let deadline = Instant::now() + within;
     let script = format!("return Boolean({condition});");
     loop {
         if eval(client, &script).await? == Value::Bool(true) {
@@ -153,12 +163,12 @@ async fn wait_for(client: &Client, what: &str, condition: &str) -> TestResult {
     }
 }
 
-async fn click(client: &Client, id: &str) -> TestResult {
+pub(crate) async fn click(client: &Client, id: &str) -> TestResult {
     client.find(Locator::Id(id)).await?.click().await?;
     Ok(())
 }
 
-async fn fill(client: &Client, id: &str, text: &str) -> TestResult {
+pub(crate) async fn fill(client: &Client, id: &str, text: &str) -> TestResult {
     let input = client.find(Locator::Id(id)).await?;
     input.clear().await?;
     input.send_keys(text).await?;
@@ -233,7 +243,7 @@ async fn session_cookie(
 
 /// A screenshot of the whole page at `width`: the window is made as tall as
 /// the page, so every panel is in the picture.
-async fn screenshot(client: &Client, dir: &Path, name: &str, width: u32) -> TestResult {
+pub(crate) async fn screenshot(client: &Client, dir: &Path, name: &str, width: u32) -> TestResult {
     client.set_window_size(width, 1000).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let height = eval(client, "return document.documentElement.scrollHeight;")
@@ -251,7 +261,7 @@ async fn screenshot(client: &Client, dir: &Path, name: &str, width: u32) -> Test
 }
 
 /// Console messages of level SEVERE: script errors, failed loads, CSP violations.
-async fn console_errors(client: &Client) -> Result<Vec<String>, Box<dyn Error>> {
+pub(crate) async fn console_errors(client: &Client) -> Result<Vec<String>, Box<dyn Error>> {
     let entries = client.issue_cmd(BrowserLog).await?;
     Ok(entries
         .as_array()

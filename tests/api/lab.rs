@@ -15,15 +15,15 @@ use crate::cli::{stop_with_sigterm, BINARY};
 use crate::helpers::{bare_client, cookie_client, Reply, TestApp};
 
 /// The main app and the lab, in-process, sharing a store and a ledger.
-struct Lab {
-    app: TestApp,
+pub(crate) struct Lab {
+    pub app: TestApp,
     /// `http://127.0.0.1:LAB`
-    lab: String,
+    pub lab: String,
     /// The main listener's origin, as the page would send it.
-    main_origin: String,
+    pub main_origin: String,
 }
 
-async fn spawn_with_lab() -> Lab {
+pub(crate) async fn spawn_with_lab() -> Lab {
     let main = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let lab_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let main_address = main.local_addr().expect("address");

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod browser;
+mod browser_lab;
 mod cli;
 mod concurrency;
 mod cookie;

@@ -1,0 +1,271 @@
+//! The cross-origin lab in real headless Chromium: every combination run
+//! from the page at `http://127.0.0.1:PORT`, a preflighted JSON POST, and
+//! the other site playing the attacker. Asserts what browsers guarantee and
+//! records (without asserting) what this browser does with `lab_none`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::browser::{
+    click, connect, console_errors, eval, find_chromium, screenshot, start_driver, wait_for,
+    wait_for_within, TestResult,
+};
+use crate::lab::{spawn_with_lab, Lab};
+
+/// The lab table's rows, as data.
+async fn rows(client: &Client) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
+    let rows = eval(
+        client,
+        "return Array.from(document.querySelectorAll('#lab-rows tr')).map(r => ({...r.dataset, \
+         cells: Array.from(r.cells).map(c => c.textContent)}));",
+    )
+    .await?;
+    Ok(rows.as_array().cloned().unwrap_or_default())
+}
+
+fn cookies(row: &Value) -> Vec<&str> {
+    row["cookies"]
+        .as_str()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_shows_what_browsers_send_and_let_scripts_read() -> TestResult {
+    let Some((chromium, chromedriver)) = find_chromium() else {
+        if std::env::var("CI").is_ok_and(|value| value == "true") {
+            panic!("chromium and chromedriver are required in CI");
+        }
+        println!("SKIPPED: chromium not found: install chromium and chromium-driver to run the lab's browser test");
+        return Ok(());
+    };
+    let lab = spawn_with_lab().await;
+    let driver = start_driver(chromedriver).await?;
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    let profile = work.join(format!("profile-lab-{}", std::process::id()));
+    let shots = work.join("screenshots");
+    std::fs::create_dir_all(&shots)?;
+    let client = connect(&driver, chromium, &profile).await?;
+    let outcome = drive(&client, &lab, &shots).await;
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    outcome
+}
+
+async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResult {
+    let lab_port = lab.lab.rsplit(':').next().unwrap_or_default().to_owned();
+    let other_site = format!("http://localhost:{lab_port}");
+    // Let both lab hosts set their own cookies first-party, as the panel's
+    // link invites the learner to.
+    for origin in [lab.lab.as_str(), other_site.as_str()] {
+        client.goto(&format!("{origin}/")).await?;
+    }
+    client.goto(&format!("{}/", lab.main_origin)).await?;
+    wait_for(
+        client,
+        "the first request",
+        "Number(document.getElementById('log').dataset.answered || 0) >= 1",
+    )
+    .await?;
+
+    click(client, "lab-run-all").await?;
+    wait_for_within(
+        client,
+        "every combination",
+        "document.getElementById('lab-rows').dataset.complete === '24'",
+        Duration::from_secs(60),
+    )
+    .await?;
+    let table = rows(client).await?;
+    assert_eq!(table.len(), 24);
+    println!("the lab table in this Chromium:");
+    for row in &table {
+        println!(
+            "  {:<5} {:<6} credentials={:<5} {:<12} status={:<3} arrived={} cookies=[{}] sec-fetch-site={}",
+            row["target"].as_str().unwrap_or_default(),
+            row["api"].as_str().unwrap_or_default(),
+            row["credentials"].as_str().unwrap_or_default(),
+            row["policy"].as_str().unwrap_or_default(),
+            row["status"].as_str().unwrap_or_default(),
+            row["arrived"].as_str().unwrap_or_default(),
+            cookies(row).join(","),
+            row["secFetchSite"].as_str().unwrap_or_default(),
+        );
+    }
+    for row in &table {
+        let (target, policy) = (row["target"].as_str(), row["policy"].as_str());
+        let credentials = row["credentials"] == "true";
+        let status = row["status"].as_str().unwrap_or_default();
+        let sent = cookies(row);
+        // Every request reached the server, whatever the script was shown.
+        assert_eq!(row["arrived"], "true", "{row}");
+        if !credentials {
+            assert!(sent.is_empty(), "no cookies without credentials: {row}");
+        }
+        if target == Some("site") {
+            assert!(
+                !sent.contains(&"session_id") && !sent.contains(&"lab_lax"),
+                "{row}"
+            );
+            assert_eq!(row["secFetchSite"], "cross-site", "{row}");
+        } else {
+            assert_eq!(row["secFetchSite"], "same-site", "{row}");
+        }
+        match (target, policy, credentials) {
+            (Some("port"), Some("credentials"), true) => {
+                assert_eq!(status, "200", "{row}");
+                assert!(sent.contains(&"session_id"), "{row}");
+            }
+            (Some("port"), Some("none"), true) => {
+                assert_eq!(status, "0", "{row}");
+                assert!(sent.contains(&"session_id"), "sent though hidden: {row}");
+            }
+            (_, Some("none"), _) => assert_eq!(status, "0", "{row}"),
+            (_, Some("wildcard"), true) => assert_eq!(status, "0", "{row}"),
+            (_, Some("wildcard"), false) => assert_eq!(status, "200", "{row}"),
+            _ => {}
+        }
+    }
+    let lab_none_cross_site: Vec<bool> = table
+        .iter()
+        .filter(|row| row["target"] == "site" && row["credentials"] == "true")
+        .map(|row| cookies(row).contains(&"lab_none"))
+        .collect();
+    println!("lab_none rode along on credentialed cross-site requests: {lab_none_cross_site:?}");
+
+    screenshot(client, shots, "lab-1280.png", 1280).await?;
+    screenshot(client, shots, "lab-360.png", 360).await?;
+    client.set_window_size(1280, 2000).await?;
+
+    // A JSON POST to another port, allowed by the credentials policy: its
+    // preflight comes first.
+    client
+        .find(Locator::Css("#lab-method option[value='POST']"))
+        .await?
+        .click()
+        .await?;
+    client
+        .find(Locator::Css("#lab-policy option[value='credentials']"))
+        .await?
+        .click()
+        .await?;
+    client
+        .find(Locator::Css("#lab-target option[value='port']"))
+        .await?
+        .click()
+        .await?;
+    for api in ["xhr", "fetch"] {
+        client
+            .find(Locator::Css(&format!("#lab-api option[value='{api}']")))
+            .await?
+            .click()
+            .await?;
+        click(client, "lab-send").await?;
+        wait_for(
+            client,
+            "the POST's row",
+            &format!("document.querySelectorAll('#lab-rows tr[data-method=\"POST\"][data-api=\"{api}\"]').length === 1"),
+        )
+        .await?;
+    }
+    for row in rows(client)
+        .await?
+        .iter()
+        .filter(|row| row["method"] == "POST")
+    {
+        assert_eq!(row["preflighted"], "true", "{row}");
+        assert_eq!(row["arrived"], "true", "{row}");
+        assert_eq!(row["status"], "200", "{row}");
+    }
+
+    // The other site plays the attacker, from each lab target.
+    let before = lab.app.data().await;
+    let main_window = client.window().await?;
+    for target in ["port", "site"] {
+        click(client, &format!("attack-{target}")).await?;
+        let opened = wait_for_new_window(client, &main_window).await?;
+        client.switch_to_window(opened).await?;
+        wait_for(
+            client,
+            "the attacker page",
+            "document.getElementById('attack')",
+        )
+        .await?;
+        click(client, "attack").await?;
+        wait_for(
+            client,
+            "the forged request",
+            "document.getElementById('attack-result').dataset.sent",
+        )
+        .await?;
+        client.close_window().await?;
+        client.switch_to_window(main_window.clone()).await?;
+        wait_for(
+            client,
+            "the ledger's answer",
+            &format!("document.querySelector('#attack-results li[data-target=\"{target}\"][data-status]')"),
+        )
+        .await?;
+        let outcome = eval(
+            client,
+            &format!("return {{...document.querySelector('#attack-results li[data-target=\"{target}\"]').dataset}};"),
+        )
+        .await?;
+        println!("attacker from {target}: {outcome}");
+        assert_eq!(outcome["status"], "403", "{outcome}");
+        assert_eq!(outcome["code"], "cross_origin_rejected", "{outcome}");
+        let carried = outcome["cookies"]
+            .as_str()
+            .unwrap_or_default()
+            .split(',')
+            .any(|c| c == "session_id");
+        assert_eq!(
+            carried,
+            target == "port",
+            "session_id rides along only from the same site: {outcome}"
+        );
+    }
+    assert_eq!(lab.app.data().await, before);
+    let shown = eval(
+        client,
+        "return JSON.parse(document.getElementById('session-json').textContent).data;",
+    )
+    .await?;
+    assert!(shown.get("attacker").is_none(), "{shown}");
+    assert_eq!(before, json!({}));
+
+    let errors = console_errors(client).await?;
+    // Expected: the browser's own CORS refusals of the blocked rows, and the
+    // 403s of the forged updates.
+    let unexpected: Vec<&String> = errors
+        .iter()
+        .filter(|message| !message.contains("CORS") && !message.contains("lab/echo"))
+        .filter(|message| !(message.contains("update-session-data") && message.contains("403")))
+        .collect();
+    assert!(unexpected.is_empty(), "console errors: {unexpected:#?}");
+    Ok(())
+}
+
+/// The handle of a window other than `main`, once one opens.
+async fn wait_for_new_window(
+    client: &Client,
+    main: &fantoccini::wd::WindowHandle,
+) -> Result<fantoccini::wd::WindowHandle, Box<dyn std::error::Error>> {
+    for _ in 0..100 {
+        if let Some(handle) = client
+            .windows()
+            .await?
+            .into_iter()
+            .find(|handle| handle != main)
+        {
+            return Ok(handle);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("no new window opened".into())
+}
