@@ -21,7 +21,10 @@
 # from its lock file). A private redis-server, the app and the peer share
 # CPU 0; REDIS_ROUNDS (default 10) interleaved rounds of
 #   e. GET and f. POST on the app with --store redis,
-#   g. GET and h. POST on the peer;
+#   g. GET and h. POST on the peer,
+# each with 32 sessions, one per connection's worth of requests (each
+# request takes the next session in turn: 32 users, not one user sending
+# 32 requests at once, which a per-session lock serializes by design);
 # then Redis's used_memory growth over 20,000 new sessions for each, from
 # an empty Redis. See BENCHMARKS.md.
 set -euo pipefail
@@ -206,41 +209,56 @@ RAPP_URL="$STARTED_URL"
 start express node bench/express/server.js 0 "$REDIS_URL"
 EXPRESS_URL="$STARTED_URL"
 
-# session_for NAME URL: a live session on URL with data; writes NAME.lua for
-# the POSTs and sets SESSION_COOKIE.
-session_for() {
-  rm -f "$WORK/$1.jar"
-  curl -s -c "$WORK/$1.jar" -H 'Content-Type: application/json' -d '{"color":"blue"}' -o /dev/null "$2/update-session-data"
-  local id token
-  id="$(awk -F '\t' '$6 == "session_id" { print $7 }' "$WORK/$1.jar")"
-  token="$(curl -s -b "$WORK/$1.jar" "$2/get-session-data" | sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p')"
-  [ -n "$id" ] && [ -n "$token" ] || { echo "no session on $2" >&2; exit 1; }
-  SESSION_COOKIE="session_id=$id"
-  cat >"$WORK/$1.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"color":"blue"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-CSRF-Token"] = "$token"
-wrk.headers["Cookie"] = "$SESSION_COOKIE"
-LUA
+# sessions_for NAME URL: SESSIONS_PER_TARGET live sessions on URL, one per
+# connection, each with data; writes NAME-get.lua and NAME-post.lua, which
+# send each request with the next session's cookie (and token), in turn.
+SESSIONS_PER_TARGET="$CONNECTIONS"
+sessions_for() {
+  python3 - "$2" "$SESSIONS_PER_TARGET" "$WORK/$1" <<'PY'
+import http.client, json, sys, urllib.parse
+url, count, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host = urllib.parse.urlparse(url)
+conn = http.client.HTTPConnection(host.hostname, host.port)
+sessions = []
+for _ in range(count):
+    conn.request("POST", "/update-session-data", body=b'{"color":"blue"}', headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    sessions.append((cookie, body["csrf_token"]))
+table = ",\n".join(f'  {{cookie = "{c}", token = "{t}"}}' for c, t in sessions)
+common = f"local sessions = {{\n{table}\n}}\nlocal i = 0\n"
+with open(out + "-get.lua", "w") as f:
+    f.write(common + """request = function()
+  i = i % #sessions + 1
+  return wrk.format("GET", nil, {["Cookie"] = sessions[i].cookie})
+end
+""")
+with open(out + "-post.lua", "w") as f:
+    f.write(common + """request = function()
+  i = i % #sessions + 1
+  local s = sessions[i]
+  return wrk.format("POST", nil, {["Cookie"] = s.cookie, ["X-CSRF-Token"] = s.token,
+    ["Content-Type"] = "application/json"}, '{"color":"blue"}')
+end
+""")
+PY
 }
-session_for rapp "$RAPP_URL"
-RAPP_COOKIE="$SESSION_COOKIE"
-session_for express "$EXPRESS_URL"
-EXPRESS_COOKIE="$SESSION_COOKIE"
+sessions_for rapp "$RAPP_URL"
+sessions_for express "$EXPRESS_URL"
 
 echo "warming up the Redis targets"
-DURATION=2 load warmup -H "Cookie: $RAPP_COOKIE" "$RAPP_URL/get-session-data"
-DURATION=2 load warmup -H "Cookie: $EXPRESS_COOKIE" "$EXPRESS_URL/get-session-data"
+DURATION=2 load warmup -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"
+DURATION=2 load warmup -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data"
 for round in $(seq "$REDIS_ROUNDS"); do
   echo "Redis round $round of $REDIS_ROUNDS"
   if [ $((round % 2)) -eq 1 ]; then order="rget eget rpost epost"; else order="epost rpost eget rget"; fi
   for target in $order; do
     case "$target" in
-      rget) load rget -H "Cookie: $RAPP_COOKIE" "$RAPP_URL/get-session-data" ;;
-      rpost) load rpost -s "$WORK/rapp.lua" "$RAPP_URL/update-session-data" ;;
-      eget) load eget -H "Cookie: $EXPRESS_COOKIE" "$EXPRESS_URL/get-session-data" ;;
-      epost) load epost -s "$WORK/express.lua" "$EXPRESS_URL/update-session-data" ;;
+      rget) load rget -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data" ;;
+      rpost) load rpost -s "$WORK/rapp-post.lua" "$RAPP_URL/update-session-data" ;;
+      eget) load eget -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data" ;;
+      epost) load epost -s "$WORK/express-post.lua" "$EXPRESS_URL/update-session-data" ;;
     esac
   done
 done

@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::header::SET_COOKIE;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse as _, Response};
 use tower::{Layer, Service};
 use tower_sessions::session::Id;
@@ -165,9 +165,11 @@ where
         let cookies = ReceivedCookies::of(req.headers());
         let probe = shared.ledger.as_ref().and_then(|_| probe_entry(&req));
         let detach = id.is_some() && shared.store.turn_outlives_requests();
+        // The one route that changes nothing but, now and then, the expiry.
+        let read_only = req.method() == Method::GET && req.uri().path() == "/get-session-data";
         let work = async move {
             let turn = match id {
-                Some(id) => match shared.store.lock(&shared.locks, id).await {
+                Some(id) => match shared.store.begin(&shared.locks, id, read_only).await {
                     Ok(turn) => Some(turn),
                     Err(err) => {
                         let mut response = AppError::from(err).into_response();
@@ -177,13 +179,16 @@ where
                 },
                 None => None,
             };
-            let session = Session::new(id, shared.store.clone(), Some(shared.expiry));
+            let session = AppStore::session(&shared.store, id, turn.as_ref(), shared.expiry);
             req.extensions_mut().insert(session.clone());
             req.extensions_mut().insert(shared.served_by.clone());
             let mut response = inner.call(req).await?;
             shared.finish(&session, &mut response).await;
             if let Some(turn) = turn {
-                shared.store.end_turn(turn).await;
+                if let Err(err) = AppStore::end(turn).await {
+                    // The held-back save failed: the reply must not claim it.
+                    response = AppError::from(err).into_response();
+                }
             }
             add_context_to_error(&mut response, cookies.names(), &shared.served_by);
             if let (Some(ledger), Some((probe, mut entry))) = (&shared.ledger, probe) {

@@ -273,7 +273,7 @@ function explainRefusal(x, f) {
       lines.push(code === 'csrf_token_missing'
         ? 'But the request carried no X-CSRF-Token header, and a change to a live session needs the token that only this site\'s pages can read.'
         : 'But its X-CSRF-Token is not this session\'s token, so the server would not take it as coming from this site\'s page.');
-      lines.push('The token is the last line of defence: a forged request from another site is stopped earlier, since the browser does not attach a SameSite=Lax cookie to it at all, and a request from another origin is refused by the Origin check (403 cross_origin_rejected) before the token is looked at. A page cannot forge its own Origin header; the curl command under Session actions can.');
+      lines.push('The token is the last line of defence: a forged request from another site is stopped earlier, since the browser does not attach a SameSite=Lax cookie to it at all, and a request from another origin is refused by the Origin check (403 cross_origin_rejected) before the token is looked at. A page cannot forge its own Origin header; the curl command under Session actions can, and the lab\'s attacker page (Across origins and sites) shows both defences live.');
       break;
     case 'cross_origin_rejected':
       lines.push('Its Origin (or Sec-Fetch-Site) header named another origin, so the server refused it before reading the body or the token.');

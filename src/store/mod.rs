@@ -11,6 +11,7 @@
 pub mod lock;
 pub mod memory;
 pub mod redis;
+pub mod redis_turn;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +20,12 @@ use async_trait::async_trait;
 use tokio::sync::MutexGuard;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{Expiry, Session};
 
 pub use self::lock::LocalLocks;
 pub use self::memory::{BoundedStore, StoreStats};
 pub use self::redis::{RedisLock, RedisStore};
+pub use self::redis_turn::RedisTurn;
 
 /// The session store the app was started with.
 #[derive(Clone, Debug)]
@@ -33,12 +36,13 @@ pub enum AppStore {
     Redis(RedisStore),
 }
 
-/// A request's turn on one session; dropping it ends the turn (the Redis
-/// lock is then released in the background, see [`AppStore::end_turn`]).
+/// A request's turn on one session: the local stripe it holds, and with
+/// Redis the request's own view of the store (its lock, its held-back
+/// save). Dropping it ends the turn; [`AppStore::end`] ends it properly.
 #[derive(Debug)]
 pub struct Turn<'a> {
-    _local: MutexGuard<'a, ()>,
-    remote: Option<RedisLock>,
+    _local: Option<MutexGuard<'a, ()>>,
+    redis: Option<Arc<RedisTurn>>,
 }
 
 impl AppStore {
@@ -50,32 +54,62 @@ impl AppStore {
         }
     }
 
-    /// Waits for the session's turn: the local stripe, then (Redis) the lock
-    /// that holds across instances.
-    pub async fn lock<'a>(&self, local: &'a LocalLocks, id: Id) -> session_store::Result<Turn<'a>> {
-        let local = local.lock(id).await;
-        let remote = match self {
-            Self::Memory(_) => None,
-            Self::Redis(store) => Some(store.lock(id).await?),
-        };
-        Ok(Turn {
-            _local: local,
-            remote,
-        })
+    /// Waits for the session's turn. The memory store: the local stripe,
+    /// reads included (cheap, and no read can then race a write). Redis: a
+    /// read takes no lock at all (see `redis_turn.rs`); any other request
+    /// the local stripe, then the lock across instances.
+    pub async fn begin<'a>(
+        &self,
+        local: &'a LocalLocks,
+        id: Id,
+        read_only: bool,
+    ) -> session_store::Result<Turn<'a>> {
+        match self {
+            Self::Memory(_) => Ok(Turn {
+                _local: Some(local.lock(id).await),
+                redis: None,
+            }),
+            Self::Redis(store) if read_only => Ok(Turn {
+                _local: None,
+                redis: Some(Arc::new(RedisTurn::read(store.clone(), id))),
+            }),
+            Self::Redis(store) => {
+                let guard = local.lock(id).await;
+                let turn = RedisTurn::write(store.clone(), id).await?;
+                Ok(Turn {
+                    _local: Some(guard),
+                    redis: Some(Arc::new(turn)),
+                })
+            }
+        }
+    }
+
+    /// tower-sessions' `Session` for a request: over the turn's view of
+    /// the store when it has one, else over the shared store.
+    pub fn session(
+        shared: &Arc<Self>,
+        id: Option<Id>,
+        turn: Option<&Turn<'_>>,
+        expiry: Expiry,
+    ) -> Session {
+        match turn.and_then(|turn| turn.redis.clone()) {
+            Some(view) => Session::new(id, view, Some(expiry)),
+            None => Session::new(id, shared.clone(), Some(expiry)),
+        }
+    }
+
+    /// Ends a turn: with Redis, sends the held-back save and the unlock.
+    pub async fn end(turn: Turn<'_>) -> session_store::Result<()> {
+        match &turn.redis {
+            Some(view) => view.finish().await,
+            None => Ok(()),
+        }
     }
 
     /// Whether a session's turn must be seen through even when its request
     /// is dropped: true for Redis, whose lock lives outside the process.
     pub fn turn_outlives_requests(&self) -> bool {
         matches!(self, Self::Redis(_))
-    }
-
-    /// Ends a turn, releasing the Redis lock now rather than in the
-    /// background.
-    pub async fn end_turn(&self, turn: Turn<'_>) {
-        if let (Self::Redis(store), Some(remote)) = (self, turn.remote) {
-            store.unlock(remote).await;
-        }
     }
 
     /// Whether the store answers (for `/readyz`).

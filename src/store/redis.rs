@@ -51,6 +51,14 @@ const LOCK_LEASE: Duration = Duration::from_secs(5);
 /// How long a request waits for another request's turn on its session.
 const LOCK_WAIT: Duration = Duration::from_secs(6);
 
+/// Sets the session key only while it still holds the text read.
+const COMPARE_AND_SET_SCRIPT: &str = r"
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
+  return 1
+end
+return 0";
+
 /// Deletes the lock only while it still holds this request's token.
 const UNLOCK_SCRIPT: &str = r"
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -156,25 +164,38 @@ impl RedisStore {
     }
 
     /// Takes the session's cross-process lock, waiting while another
-    /// request holds it.
-    pub async fn lock(&self, id: Id) -> session_store::Result<RedisLock> {
-        let key = format!("{}:lock", session_key(&id));
+    /// request holds it, and loads the stored record in the same round
+    /// trip (a pipeline: `SET …:lock NX PX`, `GET …`; the value read counts
+    /// only once the lock is taken).
+    pub(super) async fn lock_and_load(
+        &self,
+        id: &Id,
+    ) -> session_store::Result<(RedisLock, Option<String>)> {
+        let key = session_key(id);
+        let lock_key = format!("{key}:lock");
         let token = random_token();
-        let options = SetOptions::default()
-            .conditional_set(redis::ExistenceCheck::NX)
-            .with_expiration(SetExpiry::PX(millis(LOCK_LEASE)));
         let mut conn = self.conn.clone();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {
-            let taken: Option<String> =
-                with_deadline(conn.set_options(&key, &token, options.clone())).await?;
+            let mut pipe = redis::pipe();
+            pipe.cmd("SET")
+                .arg(&lock_key)
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(LOCK_LEASE))
+                .cmd("GET")
+                .arg(&key);
+            let (taken, value): (Option<String>, Option<String>) =
+                with_deadline(pipe.query_async(&mut conn)).await?;
             if taken.is_some() {
-                return Ok(RedisLock {
-                    key,
+                let lock = RedisLock {
+                    key: lock_key,
                     token,
                     conn: Some((conn, self.unlock.clone())),
-                });
+                };
+                return Ok((lock, value));
             }
             if tokio::time::Instant::now() + pause > deadline {
                 return Err(session_store::Error::Backend(
@@ -186,20 +207,63 @@ impl RedisStore {
         }
     }
 
-    /// Releases a lock this request holds.
-    pub async fn unlock(&self, mut lock: RedisLock) {
-        if let Some((mut conn, script)) = lock.conn.take() {
-            let released = with_deadline(
-                script
-                    .key(&lock.key)
-                    .arg(&lock.token)
-                    .invoke_async::<i64>(&mut conn),
-            )
-            .await;
-            if let Err(err) = released {
-                tracing::warn!(%err, "could not release a session lock; its lease will");
-            }
+    /// Writes a held-back record, if any, and releases the lock, in one
+    /// round trip. The lock is released (by its lease, at worst) even when
+    /// the write fails.
+    pub(super) async fn save_and_unlock(
+        &self,
+        mut lock: RedisLock,
+        pending: Option<(String, String, u64)>,
+    ) -> session_store::Result<()> {
+        let Some((mut conn, _)) = lock.conn.take() else {
+            return Ok(());
+        };
+        let mut pipe = redis::pipe();
+        if let Some((key, value, ttl)) = &pending {
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(*ttl)
+                .ignore();
         }
+        pipe.cmd("EVAL")
+            .arg(UNLOCK_SCRIPT)
+            .arg(1)
+            .arg(&lock.key)
+            .arg(&lock.token)
+            .ignore();
+        with_deadline(pipe.query_async::<()>(&mut conn)).await
+    }
+
+    /// The stored text of a session, as it is.
+    pub(super) async fn load_raw(&self, id: &Id) -> session_store::Result<Option<String>> {
+        let mut conn = self.conn.clone();
+        with_deadline(conn.get(session_key(id))).await
+    }
+
+    /// Writes `value` only if the stored text is still `expected`; false
+    /// when another request changed it first.
+    pub(super) async fn compare_and_set(
+        &self,
+        id: &Id,
+        expected: &str,
+        value: &str,
+        ttl: u64,
+    ) -> session_store::Result<bool> {
+        let mut conn = self.conn.clone();
+        let written: i64 = with_deadline(
+            redis::cmd("EVAL")
+                .arg(COMPARE_AND_SET_SCRIPT)
+                .arg(1)
+                .arg(session_key(id))
+                .arg(expected)
+                .arg(value)
+                .arg(ttl)
+                .query_async(&mut conn),
+        )
+        .await?;
+        Ok(written == 1)
     }
 }
 
@@ -245,7 +309,7 @@ impl SessionStore for RedisStore {
 }
 
 /// `ajax-sessions:{ID}`.
-fn session_key(id: &Id) -> String {
+pub(super) fn session_key(id: &Id) -> String {
     format!("{PREFIX}{{{id}}}")
 }
 
@@ -264,7 +328,7 @@ async fn with_deadline<T>(
 /// The record as stored: `EXPIRY_MS` newline, then either `s KEY` newline
 /// and the key's string value as is (the app's one state string), or `j`
 /// and the record's data as JSON.
-fn encode(record: &Record) -> session_store::Result<String> {
+pub(super) fn encode(record: &Record) -> session_store::Result<String> {
     let expires_ms = record.expiry_date.unix_timestamp_nanos() / 1_000_000;
     let mut fields = record.data.iter();
     match (fields.next(), fields.next()) {
@@ -281,7 +345,7 @@ fn encode(record: &Record) -> session_store::Result<String> {
 
 /// The record of a stored value; `None` once its expiry has passed (Redis
 /// drops the key at the same moment, give or take its expiry sampling).
-fn decode(id: &Id, value: &str) -> session_store::Result<Option<Record>> {
+pub(super) fn decode(id: &Id, value: &str) -> session_store::Result<Option<Record>> {
     let broken =
         || session_store::Error::Decode("a stored session is not in the expected form".into());
     let (expires, rest) = value.split_once('\n').ok_or_else(broken)?;
@@ -307,7 +371,7 @@ fn decode(id: &Id, value: &str) -> session_store::Result<Option<Record>> {
 }
 
 /// Milliseconds left until `expiry`, at least 1 (Redis refuses 0).
-fn ttl_ms(expiry: OffsetDateTime) -> u64 {
+pub(super) fn ttl_ms(expiry: OffsetDateTime) -> u64 {
     let left = (expiry - OffsetDateTime::now_utc()).whole_milliseconds();
     u64::try_from(left).unwrap_or(0).max(1)
 }

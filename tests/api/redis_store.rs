@@ -139,6 +139,37 @@ async fn fifty_parallel_updates_alternating_instances_keep_every_key_every_time(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_that_move_the_expiry_never_undo_an_update() {
+    let Some(redis) = RedisServer::start_or_skip("lock-free reads") else {
+        return;
+    };
+    // A 2 s timeout: a read after 200 ms moves the expiry, so nearly every
+    // read below writes, racing the update sent with it.
+    let a = instance(&redis, "A", 2).await;
+    let b = second_instance(&redis, &a, 2).await;
+    a.update(&json!({})).await;
+    let token = a.csrf_token().await.expect("a token");
+
+    for i in 0..12 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let body = format!(r#"{{"key{i}": {i}}}"#).into_bytes();
+        let (updated, _, _) = tokio::join!(
+            b.update_raw("application/json", body, Some(&token)),
+            a.get_session_data(),
+            a.get_session_data(),
+        );
+        assert_eq!(updated.status, 200);
+    }
+
+    let data = a.data().await;
+    assert_eq!(
+        data.as_object().map_or(0, serde_json::Map::len),
+        12,
+        "{data}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_key_expires_with_the_session_and_old_keys_are_deleted() {
     let Some(redis) = RedisServer::start_or_skip("key TTLs") else {
         return;
