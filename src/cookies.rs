@@ -39,9 +39,28 @@ fn pairs_of<'a>(
 }
 
 /// The `Cookie` headers of a request, for handlers. Cloning a header value
-/// shares its bytes, so taking them costs no copy.
+/// shares its bytes, so taking them costs no copy; a request has one
+/// `Cookie` header or none (HTTP/1.1), so that case takes no allocation.
 #[derive(Debug, Default)]
-pub struct ReceivedCookies(Vec<HeaderValue>);
+pub struct ReceivedCookies(CookieHeaders);
+
+#[derive(Debug, Default)]
+enum CookieHeaders {
+    #[default]
+    None,
+    One(HeaderValue),
+    Many(Vec<HeaderValue>),
+}
+
+impl CookieHeaders {
+    fn iter(&self) -> std::slice::Iter<'_, HeaderValue> {
+        match self {
+            Self::None => [].iter(),
+            Self::One(value) => std::slice::from_ref(value).iter(),
+            Self::Many(values) => values.iter(),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ReceivedCookies {
     type Rejection = Infallible;
@@ -54,7 +73,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ReceivedCookies {
 impl ReceivedCookies {
     /// The `Cookie` headers of `headers`.
     pub fn of(headers: &HeaderMap) -> Self {
-        Self(headers.get_all(COOKIE).iter().cloned().collect())
+        let all = headers.get_all(COOKIE);
+        let mut values = all.iter();
+        Self(match (values.next(), values.next()) {
+            (None, _) => CookieHeaders::None,
+            (Some(one), None) => CookieHeaders::One(one.clone()),
+            (Some(_), Some(_)) => CookieHeaders::Many(all.iter().cloned().collect()),
+        })
     }
 
     /// The names of the cookies sent, in order. Values are never exposed
@@ -113,7 +138,7 @@ mod tests {
     }
 
     fn received(values: &[&str]) -> ReceivedCookies {
-        ReceivedCookies(headers(values).get_all(COOKIE).iter().cloned().collect())
+        ReceivedCookies::of(&headers(values))
     }
 
     #[test]

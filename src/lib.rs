@@ -31,6 +31,7 @@ pub mod session;
 pub mod session_layer;
 pub mod store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,7 +40,8 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::extract::FromRef;
+use axum::Router;
 use tower::util::MapResponseLayer;
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
@@ -52,6 +54,7 @@ use crate::error::AppError;
 use crate::lab::{LabLink, Ledger};
 use crate::routes::{page, session_api};
 use crate::security::ResponseHeaders;
+use crate::session_layer::ServedBy;
 
 /// The static assets, found from the crate root so that `cargo run` and
 /// `cargo test` work from any directory.
@@ -116,9 +119,17 @@ pub fn app_with_lab(config: &Config, store: AppStore, lab: Option<LabLink>) -> R
         lab_port: lab.as_ref().map(|lab| lab.port),
     };
     let ledger = lab.map(|lab| lab.ledger);
+    let served_by = ServedBy {
+        name: Arc::from(instance.as_str()),
+        store: store.kind(),
+    };
+    let routes_state = SessionRoutes {
+        served_by: served_by.clone(),
+        page: page_settings,
+    };
     let readiness_store = store.clone();
     let session_routes = Router::new()
-        .route("/", get(page::index).layer(Extension(page_settings)))
+        .route("/", get(page::index))
         .route("/get-session-data", get(session_api::get_session_data))
         .route(
             "/update-session-data",
@@ -134,12 +145,13 @@ pub fn app_with_lab(config: &Config, store: AppStore, lab: Option<LabLink>) -> R
                         store,
                         config.idle_timeout(),
                         config.secure_cookies,
-                        &instance,
+                        served_by.clone(),
                     )
                     .with_ledger(ledger.clone()),
                 )
                 .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
-        );
+        )
+        .with_state(routes_state);
 
     let static_files = ServeDir::new(STATIC_DIR)
         .call_fallback_on_method_not_allowed(true)
@@ -163,6 +175,26 @@ pub fn app_with_lab(config: &Config, store: AppStore, lab: Option<LabLink>) -> R
         .layer(shared_layers());
 
     session_routes.merge(other_routes)
+}
+
+/// The session routes' state: what their replies and the page say about
+/// the process.
+#[derive(Clone)]
+struct SessionRoutes {
+    served_by: ServedBy,
+    page: page::PageSettings,
+}
+
+impl FromRef<SessionRoutes> for ServedBy {
+    fn from_ref(state: &SessionRoutes) -> Self {
+        state.served_by.clone()
+    }
+}
+
+impl FromRef<SessionRoutes> for page::PageSettings {
+    fn from_ref(state: &SessionRoutes) -> Self {
+        state.page
+    }
 }
 
 /// `GET /lab/ledger?probe=P`: what reached the servers under a probe, in

@@ -14,7 +14,7 @@
 //!    from other sites. The comparison takes constant time so the token
 //!    cannot be guessed byte by byte from response timings.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::error::AppError;
 use crate::session::AppSession;
+use crate::session_layer::ServedBy;
 
 /// The request header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -53,7 +54,11 @@ fn content_security_policy<'a>(connect_to: impl Iterator<Item = &'a str>) -> Str
 /// the extractor for every handler that changes session state.
 pub struct VerifiedSession(pub AppSession);
 
-impl<S: Send + Sync> FromRequestParts<S> for VerifiedSession {
+impl<S> FromRequestParts<S> for VerifiedSession
+where
+    S: Send + Sync,
+    ServedBy: FromRef<S>,
+{
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -58,20 +58,20 @@ pub struct AppSession {
     served_by: ServedBy,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AppSession {
+impl<S> FromRequestParts<S> for AppSession
+where
+    S: Send + Sync,
+    ServedBy: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
-        let served_by = parts
-            .extensions
-            .get::<ServedBy>()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
+        let served_by = ServedBy::from_ref(state);
         let idle_timeout = match session.expiry() {
             Some(Expiry::OnInactivity(timeout)) => timeout.try_into().unwrap_or(Duration::ZERO),
             _ => {

@@ -59,7 +59,8 @@ use crate::lab::ledger::{probe_of, valid_probe, Entry, Ledger};
 use crate::store::{AppStore, LocalLocks};
 
 /// What every reply of a session endpoint says about where it was served:
-/// put in the request's extensions for the handlers.
+/// part of the session routes' state (a request extension would cost a
+/// map insert per request).
 #[derive(Clone, Debug)]
 pub struct ServedBy {
     /// The instance's name (`--instance`).
@@ -92,14 +93,10 @@ struct Shared {
 
 impl SessionLayer {
     /// Sessions kept in `store` that expire after `idle_timeout` without a
-    /// request; the cookie gets `Secure` when `secure` is set; replies name
-    /// `instance` as the one that served them.
-    pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, instance: &str) -> Self {
+    /// request; the cookie gets `Secure` when `secure` is set; error replies
+    /// name `served_by`.
+    pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, served_by: ServedBy) -> Self {
         let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
-        let served_by = ServedBy {
-            name: Arc::from(instance),
-            store: store.kind(),
-        };
         Self {
             shared: Arc::new(Shared {
                 store: Arc::new(store),
@@ -181,7 +178,6 @@ where
             };
             let session = AppStore::session(&shared.store, id, turn.as_ref(), shared.expiry);
             req.extensions_mut().insert(session.clone());
-            req.extensions_mut().insert(shared.served_by.clone());
             let mut response = inner.call(req).await?;
             shared.finish(&session, &mut response).await;
             if let Some(turn) = turn {

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
+use axum::extract::State;
 
 use crate::cookies::{ReceivedCookies, THEME_COOKIE};
 use crate::error::AppError;
@@ -30,7 +30,7 @@ pub struct PageSettings {
 /// written by the page's script, is rendered into `data-theme` so a reload
 /// shows the chosen theme from the first paint.
 pub async fn index(
-    Extension(settings): Extension<PageSettings>,
+    State(settings): State<PageSettings>,
     mut session: AppSession,
     cookies: ReceivedCookies,
 ) -> Result<Response, AppError> {
