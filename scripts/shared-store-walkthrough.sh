@@ -83,13 +83,20 @@ wait_for_port() {
   done
 }
 
-# start_instance NAME PORT: starts the app on Redis; sets LAST_PID.
+# start_instance NAME PORT: starts the app on Redis (PORT 0: any free
+# port) and waits for its `listening on` line; sets LAST_PID and LAST_PORT.
 start_instance() {
   "$BIN" --port "$2" --lab-port off --instance "$1" --store "$REDIS_URL" >"$WORK/$1.out" 2>"$WORK/$1.err" &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
-  wait_for_port "$2" || true
-  grep -q '^listening on' "$WORK/$1.out" || fail "instance $1 did not start: $(cat "$WORK/$1.err")"
+  local tries=0
+  until grep -q '^listening on' "$WORK/$1.out"; do
+    tries=$((tries + 1))
+    kill -0 "$LAST_PID" 2>/dev/null && [ "$tries" -lt 250 ] \
+      || fail "instance $1 did not start: $(cat "$WORK/$1.err")"
+    sleep 0.02
+  done
+  LAST_PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/$1.out")
 }
 
 # stop_pid PID: SIGTERM, and wait for the exit.
@@ -114,16 +121,22 @@ expect_served_by() {
 }
 
 cd "$WORK"
-REDIS_PORT=$(free_port)
+# A free port can be taken by someone else before redis-server binds it:
+# try a few.
+for attempt in 1 2 3 4 5; do
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning >redis.log 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_for_port "$REDIS_PORT" && kill -0 "$REDIS_PID" 2>/dev/null && break
+  [ "$attempt" -lt 5 ] || fail "redis-server did not start: $(cat redis.log)"
+done
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning >redis.log 2>&1 &
-PIDS+=("$!")
-wait_for_port "$REDIS_PORT" || fail "redis-server did not start: $(cat redis.log)"
-A_PORT=$(free_port)
-start_instance A "$A_PORT"
+start_instance A 0
 A_PID=$LAST_PID
-B_PORT=$(free_port)
-start_instance B "$B_PORT"
+A_PORT=$LAST_PORT
+start_instance B 0
+B_PORT=$LAST_PORT
 A="http://127.0.0.1:$A_PORT"
 B="http://127.0.0.1:$B_PORT"
 

@@ -35,12 +35,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::extract::FromRef;
 use axum::handler::HandlerWithoutStateExt as _;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::extract::FromRef;
 use axum::Router;
 use tower::util::MapResponseLayer;
 use tower::ServiceBuilder;

@@ -56,7 +56,7 @@ use crate::cookies::{
 };
 use crate::error::{add_context_to_error, AppError, ErrorDetail};
 use crate::lab::ledger::{probe_of, valid_probe, Entry, Ledger};
-use crate::store::{AppStore, LocalLocks};
+use crate::store::{AppStore, LocalLocks, SessionBase};
 
 /// What every reply of a session endpoint says about where it was served:
 /// part of the session routes' state (a request extension would cost a
@@ -83,6 +83,9 @@ pub struct SessionLayer {
 #[derive(Debug)]
 struct Shared {
     store: Arc<AppStore>,
+    /// What sessions are built over (the memory store, without the
+    /// enum's dispatch, or the shared store).
+    base: SessionBase,
     expiry: Expiry,
     locks: LocalLocks,
     cookie: CookieText,
@@ -97,9 +100,11 @@ impl SessionLayer {
     /// name `served_by`.
     pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, served_by: ServedBy) -> Self {
         let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
+        let store = Arc::new(store);
         Self {
             shared: Arc::new(Shared {
-                store: Arc::new(store),
+                base: store.base(),
+                store,
                 expiry: Expiry::OnInactivity(idle),
                 locks: LocalLocks::default(),
                 cookie: CookieText::new(idle_timeout, secure),
@@ -176,7 +181,7 @@ where
                 },
                 None => None,
             };
-            let session = AppStore::session(&shared.store, id, turn.as_ref(), shared.expiry);
+            let session = AppStore::session(&shared.base, id, turn.as_ref(), shared.expiry);
             req.extensions_mut().insert(session.clone());
             let mut response = inner.call(req).await?;
             shared.finish(&session, &mut response).await;

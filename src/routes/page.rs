@@ -1,9 +1,9 @@
 //! `GET /`: the learner's page.
 
 use askama::Template;
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::extract::State;
 
 use crate::cookies::{ReceivedCookies, THEME_COOKIE};
 use crate::error::AppError;

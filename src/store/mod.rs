@@ -36,6 +36,18 @@ pub enum AppStore {
     Redis(RedisStore),
 }
 
+/// The store a request's `Session` talks to when its turn brings no view
+/// of its own: the memory store itself, so that each store call costs one
+/// boxed future rather than two (this enum's and the memory store's), or
+/// the shared store (Redis, for requests without a session id).
+#[derive(Clone, Debug)]
+pub enum SessionBase {
+    /// The memory store.
+    Memory(Arc<BoundedStore>),
+    /// The app's store, whatever it is.
+    Shared(Arc<AppStore>),
+}
+
 /// A request's turn on one session: the local stripe it holds, and with
 /// Redis the request's own view of the store (its lock, its held-back
 /// save). Dropping it ends the turn; [`AppStore::end`] ends it properly.
@@ -84,17 +96,29 @@ impl AppStore {
         }
     }
 
+    /// What sessions are built over when a turn brings no view of its own
+    /// (see [`SessionBase`]).
+    pub fn base(self: &Arc<Self>) -> SessionBase {
+        match &**self {
+            Self::Memory(store) => SessionBase::Memory(Arc::new(store.clone())),
+            Self::Redis(_) => SessionBase::Shared(self.clone()),
+        }
+    }
+
     /// tower-sessions' `Session` for a request: over the turn's view of
-    /// the store when it has one, else over the shared store.
+    /// the store when it has one, else over `base`.
     pub fn session(
-        shared: &Arc<Self>,
+        base: &SessionBase,
         id: Option<Id>,
         turn: Option<&Turn<'_>>,
         expiry: Expiry,
     ) -> Session {
-        match turn.and_then(|turn| turn.redis.clone()) {
-            Some(view) => Session::new(id, view, Some(expiry)),
-            None => Session::new(id, shared.clone(), Some(expiry)),
+        if let Some(view) = turn.and_then(|turn| turn.redis.clone()) {
+            return Session::new(id, view, Some(expiry));
+        }
+        match base {
+            SessionBase::Memory(store) => Session::new(id, store.clone(), Some(expiry)),
+            SessionBase::Shared(store) => Session::new(id, store.clone(), Some(expiry)),
         }
     }
 
