@@ -6,7 +6,7 @@
 //! A request to a session route passes these layers, outermost first:
 //!
 //! 1. [`logging::log_request`]: one line per request;
-//! 2. [`security::add_response_headers`] (CSP, nosniff, Referrer-Policy,
+//! 2. [`security::ResponseHeaders`] (CSP, nosniff, Referrer-Policy,
 //!    `X-Served-By`) on every response;
 //! 3. [`session_layer::SessionLayer`]: reads the `session_id` cookie, waits
 //!    for the session's turn (one request at a time per session, across

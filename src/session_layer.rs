@@ -5,7 +5,7 @@
 //! What stays tower-sessions': the `Session` handle and its lazy load,
 //! `save`, `cycle_id` and `flush`, ids, records, expiry, and the
 //! [`SessionStore`](tower_sessions::SessionStore) trait that
-//! [`BoundedStore`] implements. What this layer does instead of
+//! the app's stores implement. What this layer does instead of
 //! tower-sessions' `SessionManagerLayer`, and why:
 //!
 //! - **No cookie without a live session.** `SessionManagerLayer` expires the
@@ -26,11 +26,12 @@
 //!
 //! # One request at a time per session
 //!
-//! The layer holds the session's turn ([`AppStore::lock`]) from before the
+//! The layer holds the session's turn ([`AppStore::begin`]) from before the
 //! load until after the save, so the requests of one session run one after
 //! another (`store/lock.rs` says why; with Redis the turn holds across
-//! instances). A lock inside the handler would not do: the save comes after
-//! the handler returns. Requests without a session id take no lock.
+//! instances, and a read takes none: `store/redis_turn.rs`). A lock inside
+//! the handler would not do: the save comes after the handler returns.
+//! Requests without a session id take no lock.
 //!
 //! A request with two `session_id` cookies (a cookie-tossing attempt, or a
 //! stale cookie from another path) is treated as carrying none: its session

@@ -4,9 +4,10 @@
 //! app holds, chosen at start by `--store`. Handlers and the page never know
 //! which it is, beyond the name the replies report.
 //!
-//! The store also owns the session's turn ([`AppStore::lock`]): a request
+//! The store also owns the session's turn ([`AppStore::begin`]): a request
 //! that carries a session id runs alone on that session from load to save,
-//! within a process for the memory store and across processes for Redis.
+//! within a process for the memory store and across processes for Redis
+//! (where a read needs no turn of its own: `redis_turn.rs` says why).
 
 pub mod lock;
 pub mod memory;

@@ -80,7 +80,7 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-/// A held cross-process lock. Dropped without [`RedisStore::unlock`] (a
+/// A held cross-process lock. Dropped before its release was sent (a
 /// request cancelled mid-way), it is released in the background.
 pub struct RedisLock {
     key: String,
