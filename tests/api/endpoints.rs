@@ -199,3 +199,36 @@ async fn static_assets_are_served() {
         .unwrap_or_default()
         .contains("text/css"));
 }
+
+#[tokio::test]
+async fn static_assets_are_gzipped_for_clients_that_ask_and_the_page_is_not() {
+    let app = spawn_app().await;
+    let asked = |path: &'static str| {
+        bare_client()
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+    };
+
+    let script = asked("/static/explain.js").await.expect("GET");
+    let page = asked("/").await.expect("GET");
+    let plain = app.get("/static/explain.js").await;
+
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.headers()["content-encoding"], "gzip");
+    assert!(script.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default()
+        .contains("script-src 'self'"));
+    let gzipped = script.bytes().await.expect("a body").len();
+    assert!(
+        gzipped * 2 < plain.text.len(),
+        "{gzipped} vs {}",
+        plain.text.len()
+    );
+    assert!(plain.header("content-encoding").is_none());
+    assert!(
+        page.headers().get("content-encoding").is_none(),
+        "the page carries the CSRF token"
+    );
+}
