@@ -24,7 +24,7 @@ const CHROMIUM_PATHS: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromium-brows
 const CHROMEDRIVER_PATH: &str = "/usr/bin/chromedriver";
 
 /// chromedriver, stopped when dropped.
-pub(crate) struct Driver {
+struct Driver {
     child: Child,
     url: String,
 }
@@ -55,7 +55,7 @@ mod url_error {
     pub type ParseError = <Url as std::str::FromStr>::Err;
 }
 
-pub(crate) fn find_chromium() -> Option<(&'static str, &'static str)> {
+fn find_chromium() -> Option<(&'static str, &'static str)> {
     let chromium = CHROMIUM_PATHS
         .into_iter()
         .find(|path| Path::new(path).exists())?;
@@ -71,7 +71,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-pub(crate) async fn start_driver(chromedriver: &str) -> Result<Driver, Box<dyn Error>> {
+async fn start_driver(chromedriver: &str) -> Result<Driver, Box<dyn Error>> {
     let port = free_port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -96,7 +96,7 @@ pub(crate) async fn start_driver(chromedriver: &str) -> Result<Driver, Box<dyn E
     }
 }
 
-pub(crate) async fn connect(
+async fn connect(
     driver: &Driver,
     chromium: &str,
     profile: &Path,
@@ -277,26 +277,57 @@ pub(crate) async fn console_errors(client: &Client) -> Result<Vec<String>, Box<d
         .collect())
 }
 
+/// A headless Chromium, its chromedriver and a fresh profile; the profile
+/// is removed when this is dropped.
+pub(crate) struct Browser {
+    pub client: Client,
+    /// Where the screenshots go.
+    pub shots: PathBuf,
+    profile: PathBuf,
+    _driver: Driver,
+}
+
+impl Browser {
+    /// Starts one for the test `name`, or says SKIPPED and returns `None`
+    /// without Chromium (a failure under `CI=true`).
+    pub(crate) async fn start_or_skip(name: &str) -> Result<Option<Self>, Box<dyn Error>> {
+        let Some((chromium, chromedriver)) = find_chromium() else {
+            if std::env::var("CI").is_ok_and(|value| value == "true") {
+                panic!("chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)");
+            }
+            println!("SKIPPED {name}: chromium not found: install chromium and chromium-driver");
+            eprintln!("SKIPPED {name}: chromium not found: install chromium and chromium-driver");
+            return Ok(None);
+        };
+        let driver = start_driver(chromedriver).await?;
+        let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        let profile = work.join(format!("profile-{name}-{}", std::process::id()));
+        let shots = work.join("screenshots");
+        std::fs::create_dir_all(&shots)?;
+        let client = connect(&driver, chromium, &profile).await?;
+        Ok(Some(Self {
+            client,
+            shots,
+            profile,
+            _driver: driver,
+        }))
+    }
+
+    /// Closes the browser session and removes the profile.
+    pub(crate) async fn close(self) {
+        let _ = self.client.clone().close().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_tells_the_whole_story_in_a_real_browser() -> TestResult {
-    let Some((chromium, chromedriver)) = find_chromium() else {
-        if std::env::var("CI").is_ok_and(|value| value == "true") {
-            panic!("chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)");
-        }
-        println!("SKIPPED: chromium not found: install chromium and chromium-driver to run the browser test");
-        eprintln!("SKIPPED: chromium not found: install chromium and chromium-driver to run the browser test");
+    let Some(browser) = Browser::start_or_skip("page").await? else {
         return Ok(());
     };
     let app = spawn_app().await;
-    let driver = start_driver(chromedriver).await?;
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    let profile = work.join(format!("profile-{}", std::process::id()));
-    let shots = work.join("screenshots");
-    std::fs::create_dir_all(&shots)?;
-    let client = connect(&driver, chromium, &profile).await?;
-    let outcome = drive(&client, &app.address, &shots).await;
-    let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    let outcome = drive(&browser.client, &app.address, &browser.shots).await;
+    browser.close().await;
     outcome
 }
 

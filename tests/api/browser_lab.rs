@@ -3,15 +3,13 @@
 //! the other site playing the attacker. Asserts what browsers guarantee and
 //! records (without asserting) what this browser does with `lab_none`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 use crate::browser::{
-    click, connect, console_errors, eval, find_chromium, screenshot, start_driver, wait_for,
-    wait_for_within, TestResult,
+    click, console_errors, eval, screenshot, wait_for, wait_for_within, Browser, TestResult,
 };
 use crate::lab::{spawn_with_lab, Lab};
 
@@ -37,23 +35,12 @@ fn cookies(row: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lab_shows_what_browsers_send_and_let_scripts_read() -> TestResult {
-    let Some((chromium, chromedriver)) = find_chromium() else {
-        if std::env::var("CI").is_ok_and(|value| value == "true") {
-            panic!("chromium and chromedriver are required in CI");
-        }
-        println!("SKIPPED: chromium not found: install chromium and chromium-driver to run the lab's browser test");
+    let Some(browser) = Browser::start_or_skip("lab").await? else {
         return Ok(());
     };
     let lab = spawn_with_lab().await;
-    let driver = start_driver(chromedriver).await?;
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    let profile = work.join(format!("profile-lab-{}", std::process::id()));
-    let shots = work.join("screenshots");
-    std::fs::create_dir_all(&shots)?;
-    let client = connect(&driver, chromium, &profile).await?;
-    let outcome = drive(&client, &lab, &shots).await;
-    let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    let outcome = drive(&browser.client, &lab, &browser.shots).await;
+    browser.close().await;
     outcome
 }
 
