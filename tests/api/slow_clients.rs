@@ -77,3 +77,40 @@ async fn a_normal_request_is_answered_while_a_thousand_heads_hang() {
     println!("answered in {took:?} beside 1,000 hanging heads");
     drop(held);
 }
+
+#[test]
+fn the_binary_raises_its_open_file_limit_to_the_hard_limit() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    if !std::path::Path::new("/proc/self/limits").exists() {
+        println!("SKIPPED: no /proc/self/limits on this system");
+        return;
+    }
+    // Started with a soft limit well below the hard one.
+    let mut server = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -S -n 256 && exec {} --port 0 --lab-port off",
+            crate::cli::BINARY
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+
+    let text = std::fs::read_to_string(format!("/proc/{}/limits", server.id())).expect("limits");
+    crate::cli::stop_with_sigterm(&mut server);
+
+    let limit = text
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("an open-files line");
+    let numbers: Vec<&str> = limit["Max open files".len()..].split_whitespace().collect();
+    assert_ne!(numbers[0], "256", "{limit}");
+    assert_eq!(numbers[0], numbers[1], "soft = hard: {limit}");
+}
