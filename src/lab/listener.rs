@@ -126,14 +126,18 @@ async fn echo(State(lab): State<Lab>, request: Request) -> Response {
         return AppError::InvalidCorsMode.into_response();
     };
     let probe = probe.to_owned();
-    lab.ledger
-        .record(&probe, Entry::of(request.method(), request.headers()));
+    // What arrived: written into the ledger, and echoed to the script.
+    let seen = Entry::of(request.method(), request.headers());
+    lab.ledger.record(&probe, seen.clone());
     match mode {
         CorsMode::Wildcard => {
             let answer = tower::service_fn(move |request: Request| {
                 let lab = lab.clone();
                 let probe = probe.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(&lab, &probe, request).await) }
+                let seen = seen.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(answer(&lab, &probe, seen, request).await)
+                }
             });
             match wildcard_layer().layer(answer).oneshot(request).await {
                 Ok(response) => response.map(Body::new),
@@ -145,7 +149,7 @@ async fn echo(State(lab): State<Lab>, request: Request) -> Response {
             let mut response = if request.method() == Method::OPTIONS {
                 StatusCode::NO_CONTENT.into_response()
             } else {
-                answer(&lab, &probe, request).await
+                answer(&lab, &probe, seen, request).await
             };
             response.headers_mut().extend(extra);
             response
@@ -154,7 +158,7 @@ async fn echo(State(lab): State<Lab>, request: Request) -> Response {
             if request.method() == Method::OPTIONS {
                 StatusCode::NO_CONTENT.into_response()
             } else {
-                answer(&lab, &probe, request).await
+                answer(&lab, &probe, seen, request).await
             }
         }
     }
@@ -176,9 +180,10 @@ struct EchoSession {
     active: bool,
 }
 
-/// The echo of a GET or POST (a POST body is read, at most 16 KiB, and not
-/// parsed); other methods get `405`.
-async fn answer(lab: &Lab, probe: &str, request: Request) -> Response {
+/// The echo of a GET or POST, from what the ledger wrote down (`seen`); a
+/// POST body is read, at most 16 KiB, and not parsed. Other methods get
+/// `405`.
+async fn answer(lab: &Lab, probe: &str, seen: Entry, request: Request) -> Response {
     let method = request.method().clone();
     if method != Method::GET && method != Method::POST {
         let mut response = AppError::MethodNotAllowed.into_response();
@@ -191,7 +196,6 @@ async fn answer(lab: &Lab, probe: &str, request: Request) -> Response {
     if to_bytes(body, limits::MAX_BODY_BYTES).await.is_err() {
         return AppError::PayloadTooLarge.into_response();
     }
-    let seen = Entry::of(&parts.method, &parts.headers);
     let active = match session_named(&parts.headers) {
         Some(id) => match lab.store.load(&id).await {
             Ok(record) => record.is_some(),
