@@ -12,6 +12,7 @@
 pub mod lock;
 pub mod memory;
 pub mod redis;
+mod redis_batch;
 pub mod redis_turn;
 
 use std::sync::Arc;

@@ -22,9 +22,13 @@
 //! seconds instead of hanging. The connection manager reconnects by itself
 //! on the next command, so service resumes once Redis is back.
 //!
+//! **Round trips.** Commands go out through a batcher
+//! ([`super::redis_batch`]): the requests ready at one moment share one
+//! write to Redis and one read of its replies.
+//!
 //! Why the `redis` crate: it is the maintained client with an async
 //! `ConnectionManager` that multiplexes one connection over all requests and
-//! reconnects on its own; the store needs five commands and one script.
+//! reconnects on its own; the store needs five commands and two scripts.
 
 use std::fmt;
 use std::future::Future;
@@ -35,12 +39,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, Script, SetExpiry, SetOptions};
+use redis::{Cmd, FromRedisValue, Value as Reply};
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
+
+use super::redis_batch::Batcher;
 
 /// Every key this app writes starts with this.
 const PREFIX: &str = "ajax-sessions:";
@@ -69,8 +75,9 @@ return 0";
 /// The Redis session store. Clones share one connection.
 #[derive(Clone)]
 pub struct RedisStore {
+    /// For the readiness check, which must not wait behind a batch.
     conn: ConnectionManager,
-    unlock: Script,
+    batch: Batcher,
 }
 
 impl fmt::Debug for RedisStore {
@@ -85,7 +92,7 @@ impl fmt::Debug for RedisStore {
 pub struct RedisLock {
     key: String,
     token: String,
-    conn: Option<(ConnectionManager, Script)>,
+    batch: Option<Batcher>,
 }
 
 impl fmt::Debug for RedisLock {
@@ -96,16 +103,11 @@ impl fmt::Debug for RedisLock {
 
 impl Drop for RedisLock {
     fn drop(&mut self) {
-        if let Some((mut conn, script)) = self.conn.take() {
-            let (key, token) = (
-                std::mem::take(&mut self.key),
-                std::mem::take(&mut self.token),
-            );
+        if let Some(batch) = self.batch.take() {
+            let unlock = unlock_command(&self.key, &self.token);
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move {
-                    let _ =
-                        with_deadline(script.key(key).arg(token).invoke_async::<i64>(&mut conn))
-                            .await;
+                    let _ = with_deadline(batch.send(vec![unlock])).await;
                 });
             }
         }
@@ -142,8 +144,8 @@ impl RedisStore {
         };
         match tokio::time::timeout(within, connecting).await {
             Ok(Ok(conn)) => Ok(Self {
+                batch: Batcher::start(conn.clone()),
                 conn,
-                unlock: Script::new(UNLOCK_SCRIPT),
             }),
             Ok(Err(err)) => Err(ConnectError(format!(
                 "cannot reach Redis at {shown}: {err}"
@@ -174,26 +176,24 @@ impl RedisStore {
         let key = session_key(id);
         let lock_key = format!("{key}:lock");
         let token = random_token();
-        let mut conn = self.conn.clone();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {
-            let mut pipe = redis::pipe();
-            pipe.cmd("SET")
-                .arg(&lock_key)
+            let mut lock = redis::cmd("SET");
+            lock.arg(&lock_key)
                 .arg(&token)
                 .arg("NX")
                 .arg("PX")
-                .arg(millis(LOCK_LEASE))
-                .cmd("GET")
-                .arg(&key);
+                .arg(millis(LOCK_LEASE));
+            let mut get = redis::cmd("GET");
+            get.arg(&key);
             let (taken, value): (Option<String>, Option<String>) =
-                with_deadline(pipe.query_async(&mut conn)).await?;
+                self.query(vec![lock, get]).await?;
             if taken.is_some() {
                 let lock = RedisLock {
                     key: lock_key,
                     token,
-                    conn: Some((conn, self.unlock.clone())),
+                    batch: Some(self.batch.clone()),
                 };
                 return Ok((lock, value));
             }
@@ -215,31 +215,22 @@ impl RedisStore {
         mut lock: RedisLock,
         pending: Option<(String, String, u64)>,
     ) -> session_store::Result<()> {
-        let Some((mut conn, _)) = lock.conn.take() else {
+        if lock.batch.take().is_none() {
             return Ok(());
-        };
-        let mut pipe = redis::pipe();
-        if let Some((key, value, ttl)) = &pending {
-            pipe.cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("PX")
-                .arg(*ttl)
-                .ignore();
         }
-        pipe.cmd("EVAL")
-            .arg(UNLOCK_SCRIPT)
-            .arg(1)
-            .arg(&lock.key)
-            .arg(&lock.token)
-            .ignore();
-        with_deadline(pipe.query_async::<()>(&mut conn)).await
+        let mut commands = Vec::with_capacity(2);
+        if let Some((key, value, ttl)) = pending {
+            commands.push(set_command(&key, value, ttl, false));
+        }
+        commands.push(unlock_command(&lock.key, &lock.token));
+        self.query::<Reply>(commands).await.map(drop)
     }
 
     /// The stored text of a session, as it is.
     pub(super) async fn load_raw(&self, id: &Id) -> session_store::Result<Option<String>> {
-        let mut conn = self.conn.clone();
-        with_deadline(conn.get(session_key(id))).await
+        let mut get = redis::cmd("GET");
+        get.arg(session_key(id));
+        self.query_one(get).await
     }
 
     /// Writes `value` only if the stored text is still `expected`; false
@@ -251,33 +242,69 @@ impl RedisStore {
         value: &str,
         ttl: u64,
     ) -> session_store::Result<bool> {
-        let mut conn = self.conn.clone();
-        let written: i64 = with_deadline(
-            redis::cmd("EVAL")
-                .arg(COMPARE_AND_SET_SCRIPT)
-                .arg(1)
-                .arg(session_key(id))
-                .arg(expected)
-                .arg(value)
-                .arg(ttl)
-                .query_async(&mut conn),
-        )
-        .await?;
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(COMPARE_AND_SET_SCRIPT)
+            .arg(1)
+            .arg(session_key(id))
+            .arg(expected)
+            .arg(value)
+            .arg(ttl);
+        let written: i64 = self.query_one(eval).await?;
         Ok(written == 1)
     }
+
+    /// Sends one command through the batcher, within the deadline.
+    async fn query_one<T: FromRedisValue>(&self, command: Cmd) -> session_store::Result<T> {
+        let values = with_deadline(self.batch.send(vec![command])).await?;
+        parse(values.into_iter().next().unwrap_or(Reply::Nil))
+    }
+
+    /// Sends commands that run back to back through the batcher, within
+    /// the deadline; their replies parse as a tuple.
+    async fn query<T: FromRedisValue>(&self, commands: Vec<Cmd>) -> session_store::Result<T> {
+        let values = with_deadline(self.batch.send(commands)).await?;
+        parse(Reply::Array(values))
+    }
+}
+
+/// A reply as `T`; a server error among it is an error.
+fn parse<T: FromRedisValue>(value: Reply) -> session_store::Result<T> {
+    let value = value
+        .extract_error()
+        .map_err(|err| session_store::Error::Backend(format!("redis: {err}")))?;
+    redis::from_redis_value(value)
+        .map_err(|err| session_store::Error::Backend(format!("redis: {err}")))
+}
+
+/// `SET KEY VALUE PX TTL`, with `NX` when `only_new`.
+fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Cmd {
+    let mut set = redis::cmd("SET");
+    set.arg(key).arg(value).arg("PX").arg(ttl);
+    if only_new {
+        set.arg("NX");
+    }
+    set
+}
+
+/// Releases a lock if it still holds `token`.
+fn unlock_command(key: &str, token: &str) -> Cmd {
+    let mut eval = redis::cmd("EVAL");
+    eval.arg(UNLOCK_SCRIPT).arg(1).arg(key).arg(token);
+    eval
 }
 
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let value = encode(record)?;
-        let mut conn = self.conn.clone();
         loop {
-            let options = SetOptions::default()
-                .conditional_set(redis::ExistenceCheck::NX)
-                .with_expiration(SetExpiry::PX(ttl_ms(record.expiry_date)));
-            let created: Option<String> =
-                with_deadline(conn.set_options(session_key(&record.id), &value, options)).await?;
+            let set = set_command(
+                &session_key(&record.id),
+                value.clone(),
+                ttl_ms(record.expiry_date),
+                true,
+            );
+            let created: Option<String> = self.query_one(set).await?;
             if created.is_some() {
                 return Ok(());
             }
@@ -287,15 +314,17 @@ impl SessionStore for RedisStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let value = encode(record)?;
-        let mut conn = self.conn.clone();
-        let options =
-            SetOptions::default().with_expiration(SetExpiry::PX(ttl_ms(record.expiry_date)));
-        with_deadline(conn.set_options::<_, _, ()>(session_key(&record.id), value, options)).await
+        let set = set_command(
+            &session_key(&record.id),
+            value,
+            ttl_ms(record.expiry_date),
+            false,
+        );
+        self.query_one::<Reply>(set).await.map(drop)
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let mut conn = self.conn.clone();
-        let value: Option<String> = with_deadline(conn.get(session_key(session_id))).await?;
+        let value = self.load_raw(session_id).await?;
         match value {
             Some(value) => decode(session_id, &value),
             None => Ok(None),
@@ -303,8 +332,9 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        let mut conn = self.conn.clone();
-        with_deadline(conn.del::<_, ()>(session_key(session_id))).await
+        let mut del = redis::cmd("DEL");
+        del.arg(session_key(session_id));
+        self.query_one::<Reply>(del).await.map(drop)
     }
 }
 
