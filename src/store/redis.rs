@@ -50,6 +50,8 @@ use super::redis_batch::Batcher;
 
 /// Every key this app writes starts with this.
 const PREFIX: &str = "ajax-sessions:";
+/// A session's lock is its key plus this.
+const LOCK_SUFFIX: &str = ":lock";
 /// How long one Redis command may take before the request gives up.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a lock holds if its holder never releases it.
@@ -64,6 +66,18 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0";
+
+/// Writes the session and deletes the lock, only while the lock still
+/// holds this request's token: a request that outlived its lease (another
+/// request may have taken the session since) must not overwrite that
+/// request's save. 1 when written.
+const SAVE_AND_UNLOCK_SCRIPT: &str = r"
+if redis.call('get', KEYS[2]) ~= ARGV[1] then
+  return 0
+end
+redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
+redis.call('del', KEYS[2])
+return 1";
 
 /// Deletes the lock only while it still holds this request's token.
 const UNLOCK_SCRIPT: &str = r"
@@ -90,7 +104,10 @@ impl fmt::Debug for RedisStore {
 /// A held cross-process lock. Dropped before its release was sent (a
 /// request cancelled mid-way), it is released in the background.
 pub struct RedisLock {
+    /// The lock's key.
     key: String,
+    /// The key of the session it guards.
+    session: String,
     token: String,
     batch: Option<Batcher>,
 }
@@ -174,7 +191,7 @@ impl RedisStore {
         id: &Id,
     ) -> session_store::Result<(RedisLock, Option<String>)> {
         let key = session_key(id);
-        let lock_key = format!("{key}:lock");
+        let lock_key = format!("{key}{LOCK_SUFFIX}");
         let token = random_token();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(1);
@@ -192,6 +209,7 @@ impl RedisStore {
             if taken.is_some() {
                 let lock = RedisLock {
                     key: lock_key,
+                    session: key,
                     token,
                     batch: Some(self.batch.clone()),
                 };
@@ -207,23 +225,38 @@ impl RedisStore {
         }
     }
 
-    /// Writes a held-back record, if any, and releases the lock, in one
-    /// round trip. The lock is released (by its lease, at worst) even when
-    /// the write fails.
+    /// Writes a held-back record of the locked session, if any, and
+    /// releases the lock, in one round trip and one script: the write
+    /// happens only while the lock is still this request's. The lock is
+    /// released (by its lease, at worst) even when the write fails.
     pub(super) async fn save_and_unlock(
         &self,
         mut lock: RedisLock,
-        pending: Option<(String, String, u64)>,
+        pending: Option<(String, u64)>,
     ) -> session_store::Result<()> {
         if lock.batch.take().is_none() {
             return Ok(());
         }
-        let mut commands = Vec::with_capacity(2);
-        if let Some((key, value, ttl)) = pending {
-            commands.push(set_command(&key, value, ttl, false));
+        let Some((value, ttl)) = pending else {
+            return self
+                .query_one::<Reply>(unlock_command(&lock.key, &lock.token))
+                .await
+                .map(drop);
+        };
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(SAVE_AND_UNLOCK_SCRIPT)
+            .arg(2)
+            .arg(&lock.session)
+            .arg(&lock.key)
+            .arg(&lock.token)
+            .arg(value)
+            .arg(ttl);
+        match self.query_one::<i64>(eval).await? {
+            1 => Ok(()),
+            _ => Err(session_store::Error::Backend(
+                "redis: the session's lock lapsed before its save".into(),
+            )),
         }
-        commands.push(unlock_command(&lock.key, &lock.token));
-        self.query::<Reply>(commands).await.map(drop)
     }
 
     /// The stored text of a session, as it is.

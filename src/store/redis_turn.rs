@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::redis::{decode, encode, session_key, ttl_ms, RedisLock, RedisStore};
+use super::redis::{decode, encode, ttl_ms, RedisLock, RedisStore};
 
 /// One request's view of the Redis store.
 #[derive(Debug)]
@@ -38,7 +38,7 @@ enum Kind {
     Write {
         lock: Mutex<Option<RedisLock>>,
         preloaded: Mutex<Option<Option<String>>>,
-        pending: Mutex<Option<(String, String, u64)>>,
+        pending: Mutex<Option<(String, u64)>>,
     },
 }
 
@@ -103,10 +103,7 @@ impl SessionStore for RedisTurn {
         match &self.kind {
             Kind::Write { pending, .. } => {
                 let value = encode(record)?;
-                put(
-                    pending,
-                    (session_key(&record.id), value, ttl_ms(record.expiry_date)),
-                );
+                put(pending, (value, ttl_ms(record.expiry_date)));
                 Ok(())
             }
             Kind::Read { loaded } => match take(loaded) {
