@@ -24,7 +24,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, Session};
 
-pub use self::lock::LocalLocks;
+pub use self::lock::{LocalLocks, QueueGuard};
 pub use self::memory::{BoundedStore, StoreStats};
 pub use self::redis::{RedisLock, RedisStore};
 pub use self::redis_turn::RedisTurn;
@@ -55,8 +55,17 @@ pub enum SessionBase {
 /// save). Dropping it ends the turn; [`AppStore::end`] ends it properly.
 #[derive(Debug)]
 pub struct Turn<'a> {
-    _local: Option<MutexGuard<'a, ()>>,
+    _local: Option<Local<'a>>,
     redis: Option<Arc<RedisTurn>>,
+}
+
+/// The turn held within this process.
+#[derive(Debug)]
+enum Local<'a> {
+    /// The memory store's stripe.
+    Stripe { _held: MutexGuard<'a, ()> },
+    /// The Redis store's per-session queue.
+    Queue { _held: QueueGuard<'a> },
 }
 
 impl AppStore {
@@ -71,7 +80,7 @@ impl AppStore {
     /// Waits for the session's turn. The memory store: the local stripe,
     /// reads included (cheap, and no read can then race a write). Redis: a
     /// read takes no lock at all (see `redis_turn.rs`); any other request
-    /// the local stripe, then the lock across instances.
+    /// the session's queue in this process, then the lock across instances.
     pub async fn begin<'a>(
         &self,
         local: &'a LocalLocks,
@@ -80,7 +89,9 @@ impl AppStore {
     ) -> session_store::Result<Turn<'a>> {
         match self {
             Self::Memory(_) => Ok(Turn {
-                _local: Some(local.lock(id).await),
+                _local: Some(Local::Stripe {
+                    _held: local.lock(id).await,
+                }),
                 redis: None,
             }),
             Self::Redis(store) if read_only => Ok(Turn {
@@ -88,10 +99,10 @@ impl AppStore {
                 redis: Some(Arc::new(RedisTurn::read(store.clone(), id))),
             }),
             Self::Redis(store) => {
-                let guard = local.lock(id).await;
+                let guard = local.queues.lock(id).await;
                 let turn = RedisTurn::write(store.clone(), id).await?;
                 Ok(Turn {
-                    _local: Some(guard),
+                    _local: Some(Local::Queue { _held: guard }),
                     redis: Some(Arc::new(turn)),
                 })
             }
