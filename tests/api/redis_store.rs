@@ -333,3 +333,63 @@ async fn the_memory_store_reports_itself() {
     assert_eq!(refused.json()["store"], "memory");
     assert_eq!(AppStore::Memory(app.store().clone()).kind(), "memory");
 }
+
+/// A record of one state string, live for five minutes.
+fn record_with_state(state: &str) -> tower_sessions::session::Record {
+    tower_sessions::session::Record {
+        id: tower_sessions::session::Id::default(),
+        data: std::collections::HashMap::from([("state".to_owned(), json!(state))]),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::minutes(5),
+    }
+}
+
+#[tokio::test]
+async fn a_change_saves_only_while_it_still_holds_the_sessions_lock() {
+    use ajax_sessions::store::{RedisStore, RedisTurn};
+    use tower_sessions::session_store::SessionStore as _;
+
+    let Some(redis) = RedisServer::start_or_skip("lapsed lock") else {
+        return;
+    };
+    let store = RedisStore::connect(&redis.url(), Duration::from_secs(5))
+        .await
+        .expect("redis answers");
+    let mut conn = redis.connection().await;
+
+    // A change that keeps its lock saves, and leaves no lock behind.
+    let mut kept = record_with_state("before");
+    store.create(&mut kept).await.expect("create");
+    let turn = RedisTurn::write(store.clone(), kept.id)
+        .await
+        .expect("lock");
+    kept.data.insert("state".into(), json!("after"));
+    turn.save(&kept).await.expect("held back");
+    turn.finish().await.expect("saved");
+    let stored = store.load(&kept.id).await.expect("load").expect("live");
+    assert_eq!(stored.data["state"], json!("after"));
+    let kept_lock = format!("ajax-sessions:{{{}}}:lock", kept.id);
+    assert!(!conn.exists::<_, bool>(&kept_lock).await.expect("EXISTS"));
+
+    // A change whose lease ran out while another request took the session
+    // must not overwrite that request's turn.
+    let mut lapsed = record_with_state("before");
+    store.create(&mut lapsed).await.expect("create");
+    let turn = RedisTurn::write(store.clone(), lapsed.id)
+        .await
+        .expect("lock");
+    let lock = format!("ajax-sessions:{{{}}}:lock", lapsed.id);
+    let _: () = conn
+        .set(&lock, "another request's token")
+        .await
+        .expect("SET");
+    lapsed.data.insert("state".into(), json!("after"));
+    turn.save(&lapsed).await.expect("held back");
+
+    let refused = turn.finish().await;
+
+    assert!(refused.is_err(), "a lapsed lock must refuse the save");
+    let stored = store.load(&lapsed.id).await.expect("load").expect("live");
+    assert_eq!(stored.data["state"], json!("before"));
+    let holder: String = conn.get(&lock).await.expect("GET");
+    assert_eq!(holder, "another request's token");
+}
