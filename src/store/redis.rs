@@ -11,11 +11,12 @@
 //! **The lock.** Two instances updating one session at once would each save
 //! their own copy (a lost update), so a request takes a lock that holds
 //! across processes: `SET …{ID}:lock TOKEN NX PX LEASE`, retried with a
-//! short backoff while another request holds it, and released by a script
-//! that deletes the key only if it still holds this request's token (a
-//! request that outlived its lease must not free someone else's turn). The
-//! lease (5 s) outlasts any request; an instance that dies holding the lock
-//! blocks that session for at most the lease.
+//! short backoff while another request holds it. The save and the release
+//! are one script that writes the session and deletes the lock only if the
+//! lock still holds this request's token: a request that outlived its lease
+//! must neither overwrite nor free someone else's turn. The lease (5 s)
+//! outlasts any request; an instance that dies holding the lock blocks that
+//! session for at most the lease.
 //!
 //! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`]): with
 //! Redis gone, a request fails as `503 store_unavailable` within two
