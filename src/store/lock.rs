@@ -85,11 +85,14 @@ impl SessionQueues {
             .entry(id)
             .or_default()
             .clone();
-        QueueGuard {
+        // Made before the wait, so that a wait given up also tidies up.
+        let mut guard = QueueGuard {
             queues: self,
             id,
-            turn: Some(queue.lock_owned().await),
-        }
+            turn: None,
+        };
+        guard.turn = Some(queue.lock_owned().await);
+        guard
     }
 
     /// How many sessions have a queue now.
@@ -161,6 +164,26 @@ mod tests {
 
         drop(first);
         waiter.await.unwrap();
+
+        assert!(queues.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_wait_given_up_leaves_no_queue_behind() {
+        let queues = Arc::new(SessionQueues::default());
+        let first = queues.lock(Id(1)).await;
+        let waiter = tokio::spawn({
+            let queues = queues.clone();
+            async move {
+                drop(queues.lock(Id(1)).await);
+            }
+        });
+        tokio::task::yield_now().await;
+
+        // The turn passes to the waiter, which gives up before it runs.
+        drop(first);
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
 
         assert!(queues.is_empty());
     }
