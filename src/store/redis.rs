@@ -205,8 +205,12 @@ impl RedisStore {
                 .arg(millis(LOCK_LEASE));
             let mut get = redis::cmd("GET");
             get.arg(&key);
-            let (taken, value): (Option<String>, Option<String>) =
-                self.query(vec![lock, get]).await?;
+            // Should the request give up before it learns the outcome,
+            // the batcher releases the lock it may have taken.
+            let release = unlock_command(&lock_key, &token);
+            let values =
+                with_deadline(self.batch.send_with_undo(vec![lock, get], Some(release))).await?;
+            let (taken, value): (Option<String>, Option<String>) = parse(Reply::Array(values))?;
             if taken.is_some() {
                 let lock = RedisLock {
                     key: lock_key,
@@ -291,13 +295,6 @@ impl RedisStore {
     async fn query_one<T: FromRedisValue>(&self, command: Cmd) -> session_store::Result<T> {
         let values = with_deadline(self.batch.send(vec![command])).await?;
         parse(values.into_iter().next().unwrap_or(Reply::Nil))
-    }
-
-    /// Sends commands that run back to back through the batcher, within
-    /// the deadline; their replies parse as a tuple.
-    async fn query<T: FromRedisValue>(&self, commands: Vec<Cmd>) -> session_store::Result<T> {
-        let values = with_deadline(self.batch.send(commands)).await?;
-        parse(Reply::Array(values))
     }
 }
 

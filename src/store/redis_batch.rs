@@ -12,9 +12,11 @@
 //! wakes at the first command, yields once so that every request ready at
 //! that moment adds its commands too, then sends them all as one pipeline
 //! and hands each request its own replies. Commands of one request stay
-//! together and in order; a request that gave up before its commands went
+//! together and in order. A request that gave up before its commands went
 //! out (its deadline passed) is dropped from the batch, so a lock is never
-//! taken for a request that is no longer there.
+//! taken for a request that is no longer there; one that gave up while its
+//! commands were out, or whose batch failed, never learns whether it got
+//! the lock, so its undo (the lock's release) is sent for it.
 
 use redis::aio::ConnectionLike;
 use redis::{Cmd, ErrorKind, RedisError, RedisResult, Value};
@@ -32,6 +34,8 @@ pub(super) struct Batcher {
 /// One request's commands and where their replies go.
 struct Job {
     commands: Vec<Cmd>,
+    /// Sent when the request cannot learn what its commands did.
+    undo: Option<Cmd>,
     reply: oneshot::Sender<RedisResult<Vec<Value>>>,
 }
 
@@ -51,9 +55,25 @@ impl Batcher {
     /// returns their replies, one per command; a server error comes back
     /// as that command's `Value::ServerError`.
     pub(super) async fn send(&self, commands: Vec<Cmd>) -> RedisResult<Vec<Value>> {
+        self.send_with_undo(commands, None).await
+    }
+
+    /// As [`Batcher::send`]; `undo` is sent after the commands if their
+    /// replies cannot reach the request (it gave up waiting) or the batch
+    /// failed, so that the request leaves nothing behind that it does not
+    /// know of (a lock it took).
+    pub(super) async fn send_with_undo(
+        &self,
+        commands: Vec<Cmd>,
+        undo: Option<Cmd>,
+    ) -> RedisResult<Vec<Value>> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { commands, reply })
+            .send(Job {
+                commands,
+                undo,
+                reply,
+            })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -66,6 +86,7 @@ fn stopped() -> RedisError {
 async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut jobs: Vec<Job> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
+    let mut undos: Vec<Cmd> = Vec::new();
     while let Some(first) = queue.recv().await {
         // Let the requests that are ready now add their commands first.
         tokio::task::yield_now().await;
@@ -97,7 +118,10 @@ async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<
             Ok(values) if values.len() == count => {
                 let mut values = values.into_iter();
                 for (job, size) in jobs.drain(..).zip(sizes.drain(..)) {
-                    let _ = job.reply.send(Ok(values.by_ref().take(size).collect()));
+                    let replies = values.by_ref().take(size).collect();
+                    if job.reply.send(Ok(replies)).is_err() {
+                        undos.extend(job.undo);
+                    }
                 }
             }
             Ok(_) => {
@@ -105,17 +129,29 @@ async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<
                     ErrorKind::Client,
                     "Redis answered a batch with the wrong number of replies",
                 ));
-                for job in jobs.drain(..) {
-                    let _ = job.reply.send(Err(err.clone()));
-                }
+                fail(&mut jobs, &err, &mut undos);
             }
-            Err(err) => {
-                for job in jobs.drain(..) {
-                    let _ = job.reply.send(Err(err.clone()));
-                }
-            }
+            Err(err) => fail(&mut jobs, &err, &mut undos),
         }
         sizes.clear();
+
+        if !undos.is_empty() {
+            let mut pipeline = redis::pipe();
+            pipeline.ignore_errors();
+            for undo in undos.drain(..) {
+                pipeline.add_command(undo);
+            }
+            // Best effort: a lock not released here ends with its lease.
+            let _ = pipeline.query_async::<Vec<Value>>(&mut conn).await;
+        }
+    }
+}
+
+/// Hands `err` to every job of a failed batch and keeps their undos.
+fn fail(jobs: &mut Vec<Job>, err: &RedisError, undos: &mut Vec<Cmd>) {
+    for job in jobs.drain(..) {
+        undos.extend(job.undo);
+        let _ = job.reply.send(Err(err.clone()));
     }
 }
 
@@ -225,6 +261,96 @@ mod tests {
 
         assert_eq!(kept, vec![Value::SimpleString("kept".into())]);
         assert_eq!(*conn.writes.lock().unwrap(), vec![1]);
+    }
+
+    /// Holds every write until the test lets it through; records the
+    /// commands of each write.
+    #[derive(Clone, Default)]
+    struct Gate {
+        writes: Arc<Mutex<Vec<Vec<String>>>>,
+        open: Arc<tokio::sync::Notify>,
+    }
+
+    impl ConnectionLike for Gate {
+        fn req_packed_command<'a>(&'a mut self, command: &'a Cmd) -> RedisFuture<'a, Value> {
+            Box::pin(async move { Ok(answer(command)) })
+        }
+
+        fn req_packed_commands<'a>(
+            &'a mut self,
+            pipeline: &'a redis::Pipeline,
+            _offset: usize,
+            _count: usize,
+        ) -> RedisFuture<'a, Vec<Value>> {
+            let names = pipeline
+                .cmd_iter()
+                .map(|command| match command.args_iter().nth(1) {
+                    Some(redis::Arg::Simple(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+                    _ => String::new(),
+                })
+                .collect();
+            self.writes.lock().unwrap().push(names);
+            Box::pin(async move {
+                self.open.notified().await;
+                Ok(pipeline.cmd_iter().map(answer).collect())
+            })
+        }
+
+        fn get_db(&self) -> i64 {
+            0
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_gave_up_while_its_commands_were_out_gets_its_undo_sent() {
+        let conn = Gate::default();
+        let batcher = Batcher::start(conn.clone());
+        let request = tokio::spawn({
+            let batcher = batcher.clone();
+            async move {
+                batcher
+                    .send_with_undo(vec![echo("lock")], Some(echo("unlock")))
+                    .await
+            }
+        });
+        while conn.writes.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        conn.open.notify_one();
+        let undo_sent = async {
+            while conn.writes.lock().unwrap().len() < 2 {
+                tokio::task::yield_now().await;
+            }
+        };
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), undo_sent).await;
+        conn.open.notify_one();
+
+        assert!(waited.is_ok(), "no undo was sent");
+
+        let writes = conn.writes.lock().unwrap().clone();
+        assert_eq!(
+            writes,
+            vec![vec!["lock".to_owned()], vec!["unlock".to_owned()]]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_got_its_replies_gets_no_undo_sent() {
+        let conn = Echo::default();
+        let batcher = Batcher::start(conn.clone());
+
+        let replies = batcher
+            .send_with_undo(vec![echo("lock")], Some(echo("unlock")))
+            .await
+            .unwrap();
+        // Anything queued after it goes out after any undo would have.
+        batcher.send(vec![echo("next")]).await.unwrap();
+
+        assert_eq!(replies, vec![Value::SimpleString("lock".into())]);
+        assert_eq!(*conn.writes.lock().unwrap(), vec![1, 1]);
     }
 
     /// Polls a future once, without waiting.

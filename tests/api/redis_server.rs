@@ -75,6 +75,26 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP by PID): connections stay open and
+    /// nothing is answered, as with a Redis stalled by a long command.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running server").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// A connection for looking at keys.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url())
@@ -87,6 +107,10 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        if self.child.is_some() {
+            // A paused server does not die of SIGKILL until it runs again.
+            self.resume();
+        }
         self.stop();
     }
 }

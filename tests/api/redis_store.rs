@@ -235,6 +235,36 @@ async fn with_redis_gone_requests_fail_fast_and_recover_when_it_returns() {
     assert_eq!(a.data().await, json!({"again": true}));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_gave_up_while_redis_stalled_leaves_the_session_unlocked() {
+    let Some(redis) = RedisServer::start_or_skip("stalled redis") else {
+        return;
+    };
+    let a = instance(&redis, "A", 1800).await;
+    assert_eq!(a.update(&json!({"n": 1})).await.status, 200);
+
+    // The change's lock and load go out, and no answer comes in time.
+    redis.pause();
+    let refused = a.update(&json!({"n": 2})).await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.error_code(), "store_unavailable");
+    // Redis then runs what it was sent, the lock included.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.resume();
+
+    // The next change finds the session free at once, not when the
+    // abandoned lock's 5 s lease runs out.
+    let started = Instant::now();
+    let next = a.update(&json!({"n": 3})).await;
+    let took = started.elapsed();
+    assert_eq!(next.status, 200);
+    assert!(
+        took < Duration::from_secs(2),
+        "waited {took:?} for the session"
+    );
+    assert_eq!(a.data().await, json!({"n": 3}));
+}
+
 #[tokio::test]
 async fn an_unreachable_redis_at_start_is_an_error_that_hides_the_password() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
