@@ -18,6 +18,8 @@ struct Reply {
     data: Map<String, Value>,
     csrf_token: &'static str,
     cookies_received: [&'static str; 1],
+    served_by: &'static str,
+    store: &'static str,
 }
 
 #[derive(Serialize)]
@@ -26,6 +28,7 @@ struct Summary {
     created_at: String,
     expires_at: String,
     page_views: u64,
+    idle_timeout_seconds: u64,
 }
 
 /// `GET /bench/ceiling`.
@@ -40,10 +43,13 @@ pub async fn ceiling() -> Response {
             created_at: "2026-11-26T09:00:00Z".to_owned(),
             expires_at: "2026-11-26T09:30:00Z".to_owned(),
             page_views: 1,
+            idle_timeout_seconds: 1800,
         },
         data,
         csrf_token: "ZAmzkfoOT4HnoSy0TDJhvkCQWntnYho98XVoB2Hoi2M",
         cookies_received: ["session_id"],
+        served_by: "127.0.0.1:40000",
+        store: "memory",
     };
     json_response(StatusCode::OK, &reply)
 }
