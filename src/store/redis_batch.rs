@@ -4,9 +4,9 @@
 //! writes each request's commands as soon as they are handed over: tokio
 //! runs a task just woken (here, the connection's writer) before the other
 //! ready tasks, so under load every request paid for its own write, its own
-//! read in Redis and a switch between the two processes. Measured on two
-//! cores with Redis beside the app, that capped reads at a third of what
-//! batching gives.
+//! read in Redis and a switch between the two processes. Measured with
+//! Redis on the app's CPU, that capped reads at about half of what
+//! batching gives (12,000 against 23,000 req/s; BENCHMARKS.md).
 //!
 //! The batcher is one task between the requests and the connection. It
 //! wakes at the first command, yields once so that every request ready at
@@ -83,6 +83,7 @@ fn stopped() -> RedisError {
     RedisError::from((ErrorKind::Io, "the Redis batcher has stopped"))
 }
 
+/// The batcher's task: one batch at a time, until every handle is gone.
 async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut jobs: Vec<Job> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
