@@ -94,19 +94,6 @@ impl SessionQueues {
         guard.turn = Some(queue.lock_owned().await);
         guard
     }
-
-    /// How many sessions have a queue now.
-    pub fn len(&self) -> usize {
-        self.queues
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Whether no session has a queue.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Drop for QueueGuard<'_> {
@@ -149,10 +136,14 @@ mod tests {
         assert!(next.is_ok(), "the turn passes on");
     }
 
-    #[tokio::test]
-    async fn queues_are_removed_once_no_request_needs_them() {
-        let queues = Arc::new(SessionQueues::default());
-        let first = queues.lock(Id(1)).await;
+    /// How many sessions have a queue now.
+    fn queued_sessions(queues: &SessionQueues) -> usize {
+        queues.queues.lock().unwrap().len()
+    }
+
+    /// A task that waits for session 1's turn and lets it go at once;
+    /// returns once it is waiting.
+    async fn waiter_on_session_1(queues: &Arc<SessionQueues>) -> tokio::task::JoinHandle<()> {
         let waiter = tokio::spawn({
             let queues = queues.clone();
             async move {
@@ -160,31 +151,33 @@ mod tests {
             }
         });
         tokio::task::yield_now().await;
-        assert_eq!(queues.len(), 1);
+        waiter
+    }
+
+    #[tokio::test]
+    async fn queues_are_removed_once_no_request_needs_them() {
+        let queues = Arc::new(SessionQueues::default());
+        let first = queues.lock(Id(1)).await;
+        let waiter = waiter_on_session_1(&queues).await;
+        assert_eq!(queued_sessions(&queues), 1);
 
         drop(first);
         waiter.await.unwrap();
 
-        assert!(queues.is_empty());
+        assert_eq!(queued_sessions(&queues), 0);
     }
 
     #[tokio::test]
     async fn a_wait_given_up_leaves_no_queue_behind() {
         let queues = Arc::new(SessionQueues::default());
         let first = queues.lock(Id(1)).await;
-        let waiter = tokio::spawn({
-            let queues = queues.clone();
-            async move {
-                drop(queues.lock(Id(1)).await);
-            }
-        });
-        tokio::task::yield_now().await;
+        let waiter = waiter_on_session_1(&queues).await;
 
         // The turn passes to the waiter, which gives up before it runs.
         drop(first);
         waiter.abort();
         assert!(waiter.await.unwrap_err().is_cancelled());
 
-        assert!(queues.is_empty());
+        assert_eq!(queued_sessions(&queues), 0);
     }
 }
