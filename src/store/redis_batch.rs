@@ -164,28 +164,57 @@ mod tests {
 
     use super::*;
 
-    /// Answers each command with its first argument, `ERR` as an error;
-    /// records how many commands each write carried.
+    /// A connection that answers each command with its first argument
+    /// (`ERR` as a server error) and records the first arguments of the
+    /// commands of each write; a gated one holds every write until the
+    /// test lets it through.
     #[derive(Clone, Default)]
-    struct Echo {
-        writes: Arc<Mutex<Vec<usize>>>,
+    struct Fake {
+        writes: Arc<Mutex<Vec<Vec<String>>>>,
+        gate: Option<Arc<tokio::sync::Notify>>,
+    }
+
+    impl Fake {
+        fn gated() -> Self {
+            Self {
+                gate: Some(Arc::default()),
+                ..Self::default()
+            }
+        }
+
+        fn writes(&self) -> Vec<Vec<String>> {
+            self.writes.lock().unwrap().clone()
+        }
+
+        /// How many commands each write carried.
+        fn write_sizes(&self) -> Vec<usize> {
+            self.writes().iter().map(Vec::len).collect()
+        }
+
+        fn open(&self) {
+            if let Some(gate) = &self.gate {
+                gate.notify_one();
+            }
+        }
+    }
+
+    fn first_arg(command: &Cmd) -> Option<String> {
+        command.args_iter().nth(1).map(|arg| match arg {
+            redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        })
     }
 
     fn answer(command: &Cmd) -> Value {
-        let arg = command.args_iter().nth(1).map(|arg| match arg {
-            redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        });
-        match arg.as_deref() {
+        match first_arg(command).as_deref() {
             Some("ERR") => redis::parse_redis_value(b"-ERR refused\r\n").unwrap_or(Value::Nil),
             Some(text) => Value::SimpleString(text.to_owned()),
             None => Value::Nil,
         }
     }
 
-    impl ConnectionLike for Echo {
+    impl ConnectionLike for Fake {
         fn req_packed_command<'a>(&'a mut self, command: &'a Cmd) -> RedisFuture<'a, Value> {
-            self.writes.lock().unwrap().push(1);
             Box::pin(async move { Ok(answer(command)) })
         }
 
@@ -193,10 +222,19 @@ mod tests {
             &'a mut self,
             pipeline: &'a redis::Pipeline,
             _offset: usize,
-            count: usize,
+            _count: usize,
         ) -> RedisFuture<'a, Vec<Value>> {
-            self.writes.lock().unwrap().push(count);
-            Box::pin(async move { Ok(pipeline.cmd_iter().map(answer).collect()) })
+            let args = pipeline
+                .cmd_iter()
+                .map(first_arg)
+                .map(Option::unwrap_or_default);
+            self.writes.lock().unwrap().push(args.collect());
+            Box::pin(async move {
+                if let Some(gate) = &self.gate {
+                    gate.notified().await;
+                }
+                Ok(pipeline.cmd_iter().map(answer).collect())
+            })
         }
 
         fn get_db(&self) -> i64 {
@@ -212,7 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_ready_together_share_one_write_and_get_their_own_replies() {
-        let conn = Echo::default();
+        let conn = Fake::default();
         let batcher = Batcher::start(conn.clone());
 
         let requests: Vec<_> = (0..50)
@@ -233,12 +271,12 @@ mod tests {
             assert_eq!(replies.unwrap(), expected);
         }
 
-        assert_eq!(*conn.writes.lock().unwrap(), vec![100]);
+        assert_eq!(conn.write_sizes(), vec![100]);
     }
 
     #[tokio::test]
     async fn an_error_reaches_only_the_request_whose_command_failed() {
-        let batcher = Batcher::start(Echo::default());
+        let batcher = Batcher::start(Fake::default());
 
         let (failed, fine) = tokio::join!(
             batcher.send(vec![echo("ERR")]),
@@ -251,7 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_gave_up_before_the_write_sends_nothing() {
-        let conn = Echo::default();
+        let conn = Fake::default();
         let batcher = Batcher::start(conn.clone());
 
         // Handed over, then dropped before the batcher ran.
@@ -261,50 +299,12 @@ mod tests {
         let kept = batcher.send(vec![echo("kept")]).await.unwrap();
 
         assert_eq!(kept, vec![Value::SimpleString("kept".into())]);
-        assert_eq!(*conn.writes.lock().unwrap(), vec![1]);
-    }
-
-    /// Holds every write until the test lets it through; records the
-    /// commands of each write.
-    #[derive(Clone, Default)]
-    struct Gate {
-        writes: Arc<Mutex<Vec<Vec<String>>>>,
-        open: Arc<tokio::sync::Notify>,
-    }
-
-    impl ConnectionLike for Gate {
-        fn req_packed_command<'a>(&'a mut self, command: &'a Cmd) -> RedisFuture<'a, Value> {
-            Box::pin(async move { Ok(answer(command)) })
-        }
-
-        fn req_packed_commands<'a>(
-            &'a mut self,
-            pipeline: &'a redis::Pipeline,
-            _offset: usize,
-            _count: usize,
-        ) -> RedisFuture<'a, Vec<Value>> {
-            let names = pipeline
-                .cmd_iter()
-                .map(|command| match command.args_iter().nth(1) {
-                    Some(redis::Arg::Simple(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
-                    _ => String::new(),
-                })
-                .collect();
-            self.writes.lock().unwrap().push(names);
-            Box::pin(async move {
-                self.open.notified().await;
-                Ok(pipeline.cmd_iter().map(answer).collect())
-            })
-        }
-
-        fn get_db(&self) -> i64 {
-            0
-        }
+        assert_eq!(conn.write_sizes(), vec![1]);
     }
 
     #[tokio::test]
     async fn a_request_that_gave_up_while_its_commands_were_out_gets_its_undo_sent() {
-        let conn = Gate::default();
+        let conn = Fake::gated();
         let batcher = Batcher::start(conn.clone());
         let request = tokio::spawn({
             let batcher = batcher.clone();
@@ -320,27 +320,26 @@ mod tests {
 
         request.abort();
         assert!(request.await.unwrap_err().is_cancelled());
-        conn.open.notify_one();
+        conn.open();
         let undo_sent = async {
             while conn.writes.lock().unwrap().len() < 2 {
                 tokio::task::yield_now().await;
             }
         };
         let waited = tokio::time::timeout(std::time::Duration::from_secs(5), undo_sent).await;
-        conn.open.notify_one();
+        conn.open();
 
         assert!(waited.is_ok(), "no undo was sent");
 
-        let writes = conn.writes.lock().unwrap().clone();
         assert_eq!(
-            writes,
+            conn.writes(),
             vec![vec!["lock".to_owned()], vec!["unlock".to_owned()]]
         );
     }
 
     #[tokio::test]
     async fn a_request_that_got_its_replies_gets_no_undo_sent() {
-        let conn = Echo::default();
+        let conn = Fake::default();
         let batcher = Batcher::start(conn.clone());
 
         let replies = batcher
@@ -351,7 +350,7 @@ mod tests {
         batcher.send(vec![echo("next")]).await.unwrap();
 
         assert_eq!(replies, vec![Value::SimpleString("lock".into())]);
-        assert_eq!(*conn.writes.lock().unwrap(), vec![1, 1]);
+        assert_eq!(conn.write_sizes(), vec![1, 1]);
     }
 
     /// Polls a future once, without waiting.
