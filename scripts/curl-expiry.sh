@@ -24,19 +24,10 @@ and the reply says "reason": "unknown_or_expired".
 EOF_USAGE
 }
 
-case "${1:-}" in
-  -h|--help) usage; exit 0 ;;
-  -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-esac
-
-BASE="${1:-http://127.0.0.1:3000}"
-BASE="${BASE%/}"
-MAX_WAIT=30
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
 # shellcheck source=scripts/lib/story.sh
 . "$HERE/lib/story.sh"
+story_begin "$@"
+MAX_WAIT=30
 
 # shown_output COMMAND: prints a shell command, runs exactly that text, and
 # keeps its output in OUT (printed, indented).

@@ -30,19 +30,9 @@ a short timeout (cargo run -- --idle-timeout 5).
 EOF
 }
 
-case "${1:-}" in
-  -h|--help) usage; exit 0 ;;
-  -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-esac
-
-BASE="${1:-http://127.0.0.1:3000}"
-BASE="${BASE%/}"
-# Commands run in a fresh folder, so the jar is cookies.txt, as printed.
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
 # shellcheck source=scripts/lib/story.sh
 . "$HERE/lib/story.sh"
+story_begin "$@"
 
 pretty_json() {
   if command -v python3 >/dev/null 2>&1 && python3 -m json.tool <<<"$1" >/dev/null 2>&1; then

@@ -8,6 +8,22 @@ BODY=""
 
 if [ -t 1 ]; then BOLD=$'\e[1m'; DIM=$'\e[2m'; RESET=$'\e[0m'; else BOLD=""; DIM=""; RESET=""; fi
 
+# story_begin "$@": the options every curl story takes (--help, which
+# calls the script's usage, and an optional BASE_URL); sets BASE, and moves
+# into a fresh folder WORK, removed at exit, so the jar is cookies.txt as
+# printed.
+story_begin() {
+  case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+    -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  BASE="${1:-http://127.0.0.1:3000}"
+  BASE="${BASE%/}"
+  WORK="$(mktemp -d)"
+  trap 'rm -rf "$WORK"' EXIT
+  cd "$WORK"
+}
+
 # fail MESSAGE: names the step that went wrong and exits non-zero.
 fail() {
   echo "FAILED at step $STEP: $*" >&2
