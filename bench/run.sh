@@ -125,6 +125,22 @@ print(rps, micros("50%"), micros("99%"))
 PY
 }
 
+# rounds COUNT TITLE TARGET...: COUNT rounds, each calling target_NAME for
+# every TARGET back to back, in the opposite order every other round.
+rounds() {
+  local count="$1" title="$2" round i
+  shift 2
+  local order=("$@")
+  for round in $(seq "$count"); do
+    echo "$title $round of $count"
+    if [ $((round % 2)) -eq 1 ]; then
+      for ((i = 0; i < ${#order[@]}; i++)); do "target_${order[i]}"; done
+    else
+      for ((i = ${#order[@]} - 1; i >= 0; i--)); do "target_${order[i]}"; done
+    fi
+  done
+}
+
 echo "warming up"
 DURATION=2 load warmup -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data"
 DURATION=2 load warmup "$APP_URL/bench/ceiling"
@@ -133,18 +149,11 @@ DURATION=2 load warmup "$BARE_URL/get-session-data"
 # session targets, in the opposite order every other round; rounds are
 # short, because the shared machine's speed drifts over seconds and a ratio
 # is only as good as the pairing of its two runs.
-for round in $(seq "$ROUNDS"); do
-  echo "round $round of $ROUNDS"
-  if [ $((round % 2)) -eq 1 ]; then order="get ceiling post bare"; else order="bare post ceiling get"; fi
-  for target in $order; do
-    case "$target" in
-      get) load get -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data" ;;
-      post) load post -s "$WORK/post.lua" "$APP_URL/update-session-data" ;;
-      ceiling) load ceiling "$APP_URL/bench/ceiling" ;;
-      bare) load bare "$BARE_URL/get-session-data" ;;
-    esac
-  done
-done
+target_get() { load get -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-session-data"; }
+target_post() { load post -s "$WORK/post.lua" "$APP_URL/update-session-data"; }
+target_ceiling() { load ceiling "$APP_URL/bench/ceiling"; }
+target_bare() { load bare "$BARE_URL/get-session-data"; }
+rounds "$ROUNDS" "round" get ceiling post bare
 
 # RSS per session, on a fresh server.
 # Stop the load-test servers first, so that only this one runs.
@@ -255,18 +264,11 @@ sessions_for express "$EXPRESS_URL"
 echo "warming up the Redis targets"
 DURATION=2 load warmup -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"
 DURATION=2 load warmup -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data"
-for round in $(seq "$REDIS_ROUNDS"); do
-  echo "Redis round $round of $REDIS_ROUNDS"
-  if [ $((round % 2)) -eq 1 ]; then order="rget eget rpost epost"; else order="epost rpost eget rget"; fi
-  for target in $order; do
-    case "$target" in
-      rget) load rget -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data" ;;
-      rpost) load rpost -s "$WORK/rapp-post.lua" "$RAPP_URL/update-session-data" ;;
-      eget) load eget -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data" ;;
-      epost) load epost -s "$WORK/express-post.lua" "$EXPRESS_URL/update-session-data" ;;
-    esac
-  done
-done
+target_rget() { load rget -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"; }
+target_rpost() { load rpost -s "$WORK/rapp-post.lua" "$RAPP_URL/update-session-data"; }
+target_eget() { load eget -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data"; }
+target_epost() { load epost -s "$WORK/express-post.lua" "$EXPRESS_URL/update-session-data"; }
+rounds "$REDIS_ROUNDS" "Redis round" rget eget rpost epost
 
 # Redis memory per session: used_memory growth over SESSIONS new sessions,
 # each made by one cookie-less POST with the same small body, from an empty
