@@ -141,15 +141,13 @@ pub fn app_with_lab(config: &Config, store: AppStore, lab: Option<LabLink>) -> R
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(
             shared_layers()
-                .layer(
-                    session_layer::SessionLayer::new(
-                        store,
-                        config.idle_timeout(),
-                        config.secure_cookies,
-                        served_by.clone(),
-                    )
-                    .with_ledger(ledger.clone()),
-                )
+                .layer(session_layer::SessionLayer::new(
+                    store,
+                    config.idle_timeout(),
+                    config.secure_cookies,
+                    served_by.clone(),
+                    ledger.clone(),
+                ))
                 .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
         )
         .with_state(routes_state);

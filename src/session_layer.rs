@@ -98,8 +98,16 @@ struct Shared {
 impl SessionLayer {
     /// Sessions kept in `store` that expire after `idle_timeout` without a
     /// request; the cookie gets `Secure` when `secure` is set; error replies
-    /// name `served_by`.
-    pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, served_by: ServedBy) -> Self {
+    /// name `served_by`. With the lab's `ledger`, requests that carry a
+    /// valid `probe` query parameter are written into it, with their path,
+    /// status and error code.
+    pub fn new(
+        store: AppStore,
+        idle_timeout: Duration,
+        secure: bool,
+        served_by: ServedBy,
+        ledger: Option<Ledger>,
+    ) -> Self {
         let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
         let store = Arc::new(store);
         Self {
@@ -110,18 +118,9 @@ impl SessionLayer {
                 locks: LocalLocks::default(),
                 cookie: CookieText::new(idle_timeout, secure),
                 served_by,
-                ledger: None,
+                ledger,
             }),
         }
-    }
-
-    /// Writes requests that carry a valid `probe` query parameter into the
-    /// lab's ledger, with their path, status and error code.
-    pub fn with_ledger(mut self, ledger: Option<Ledger>) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.ledger = ledger;
-        }
-        self
     }
 }
 
