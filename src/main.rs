@@ -99,35 +99,39 @@ async fn bind(config: &Config, port: u16) -> Result<(TcpListener, SocketAddr), S
     Ok((listener, address))
 }
 
-/// Resolves on Ctrl-C or SIGTERM; the servers then stop accepting and let
-/// in-flight requests finish. The handlers are installed when this is
-/// called, not when it is first awaited, so a signal that comes right after
-/// the `listening on` line is not missed.
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM; the servers then stop accepting
+/// and let in-flight requests finish. On Unix both handlers are installed
+/// when this is called, not when it is first awaited, so a signal that
+/// comes right after the `listening on` line is not missed.
+/// (`tokio::signal::ctrl_c` installs its handler only when first polled.)
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let ctrl_c = tokio::signal::ctrl_c();
+    let [interrupt, terminate] = {
+        use tokio::signal::unix::{signal, SignalKind};
+        [SignalKind::interrupt(), SignalKind::terminate()].map(|kind| signal(kind).ok())
+    };
     async move {
         #[cfg(unix)]
-        let terminate = async move {
-            match terminate {
-                Some(mut signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        let ctrl_c = async move {
-            if ctrl_c.await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
         tokio::select! {
-            () = ctrl_c => {},
-            () = terminate => {},
+            () = received(interrupt) => {},
+            () = received(terminate) => {},
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
         tracing::info!("shutting down");
+    }
+}
+
+/// Resolves when the signal arrives; never, if its handler could not be
+/// installed.
+#[cfg(unix)]
+async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }

@@ -44,8 +44,14 @@ pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
 
 /// Sends SIGTERM and waits, at most ten seconds, for the exit.
 pub fn stop_with_sigterm(child: &mut Child) -> ExitStatus {
+    stop_with_signal(child, "TERM")
+}
+
+/// Sends `signal` (`TERM`, `INT`) and waits, at most ten seconds, for the
+/// exit.
+fn stop_with_signal(child: &mut Child, signal: &str) -> ExitStatus {
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());
@@ -54,7 +60,7 @@ pub fn stop_with_sigterm(child: &mut Child) -> ExitStatus {
         if let Some(status) = child.try_wait().expect("wait") {
             return status;
         }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        assert!(Instant::now() < deadline, "no exit after SIG{signal}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -137,6 +143,20 @@ async fn port_zero_prints_the_real_address_and_sigterm_stops_cleanly() {
 
     let status = stop_with_sigterm(&mut child);
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn ctrl_c_right_after_the_listening_line_stops_cleanly() {
+    // As a learner's Ctrl-C, or a script that stops the server as soon as
+    // it has its address: nothing in between gives the server time to
+    // finish starting up.
+    for _ in 0..5 {
+        let (mut child, _) = start_server("off");
+
+        let status = stop_with_signal(&mut child, "INT");
+
+        assert!(status.success(), "{status:?}");
+    }
 }
 
 /// The session id a response's `Set-Cookie` gives.
