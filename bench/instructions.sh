@@ -19,8 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUESTS="${REQUESTS:-2000}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 if ! command -v valgrind >/dev/null; then
   echo "installing: valgrind"
@@ -33,24 +33,13 @@ export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-target/bench}"
 cargo build --release --quiet --features bench-ceiling --bin ajax-sessions
 SERVER="$CARGO_TARGET_DIR/release/ajax-sessions"
 
-# total TARGET COUNT: the instructions of one server run that answers COUNT
-# requests of TARGET (after the warm-up), start to exit.
+# total TARGET COUNT: sets TOTAL to the instructions of one server run that
+# answers COUNT requests of TARGET (after the warm-up), start to exit.
 total() {
-  local target="$1" count="$2" out="$WORK/$1-$2"
-  valgrind --tool=callgrind --callgrind-out-file="$out.cg" \
-    "$SERVER" --port 0 --lab-port 0 >"$out.log" 2>/dev/null &
-  local pid="$!" url=""
-  for _ in $(seq 500); do
-    url="$(sed -n 's/^listening on //p' "$out.log")"
-    [ -n "$url" ] && break
-    sleep 0.05
-  done
-  if [ -z "$url" ]; then
-    kill "$pid" 2>/dev/null || true
-    echo "the server did not start under valgrind" >&2
-    exit 1
-  fi
-  python3 - "$url" "$target" "$count" <<'PY'
+  local target="$1" count="$2" profile="$WORK/$1-$2.cg"
+  start "$target-$count" valgrind --tool=callgrind --callgrind-out-file="$profile" \
+    "$SERVER" --port 0 --lab-port 0
+  python3 - "$STARTED_URL" "$target" "$count" <<'PY'
 import http.client, json, sys, urllib.parse
 url, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 host = urllib.parse.urlparse(url)
@@ -76,17 +65,18 @@ for _ in range(50 + count):
     send(method, path, body, headers)
 conn.close()
 PY
-  kill -INT "$pid"
-  wait "$pid" || true
-  sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out.cg" | head -n 1
+  kill -INT "$STARTED_PID"
+  wait "$STARTED_PID"
+  TOTAL="$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$profile" | head -n 1)"
 }
 
 declare -A PER_REQUEST
 for target in ceiling get post; do
   echo "counting $target"
-  once="$(total "$target" "$REQUESTS")"
-  twice="$(total "$target" $((2 * REQUESTS)))"
-  PER_REQUEST[$target]=$(((twice - once) / REQUESTS))
+  total "$target" "$REQUESTS"
+  once="$TOTAL"
+  total "$target" $((2 * REQUESTS))
+  PER_REQUEST[$target]=$(((TOTAL - once) / REQUESTS))
 done
 
 echo

@@ -35,13 +35,8 @@ REDIS_ROUNDS="${REDIS_ROUNDS:-10}"
 DURATION="${DURATION:-1}"
 CONNECTIONS=32
 SESSIONS=20000
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # Debian's package for each missing tool (npm comes with a Node.js that is
 # not Debian's own, so it is only asked for together with nodejs).
@@ -67,25 +62,6 @@ export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-target/bench}"
 cargo build --release --quiet --features bench-ceiling --bin ajax-sessions --example bench_ceiling
 SERVER="$CARGO_TARGET_DIR/release/ajax-sessions"
 BARE="$CARGO_TARGET_DIR/release/examples/bench_ceiling"
-
-# start NAME COMMAND...: starts a server pinned to CPU 0 and waits for its
-# `listening on` line; sets STARTED_URL and STARTED_PID.
-start() {
-  local name="$1"
-  shift
-  taskset -c 0 "$@" >"$WORK/$name.out" 2>/dev/null &
-  STARTED_PID="$!"
-  PIDS+=("$STARTED_PID")
-  for _ in $(seq 250); do
-    if grep -q '^listening on ' "$WORK/$name.out"; then
-      STARTED_URL="$(sed -n 's/^listening on //p' "$WORK/$name.out")"
-      return
-    fi
-    sleep 0.02
-  done
-  echo "$name did not start" >&2
-  exit 1
-}
 
 start app "$SERVER" --port 0 --lab-port 0
 APP_URL="$STARTED_URL"
