@@ -1,4 +1,5 @@
 //! Reading the `Cookie` request header, and echoing `Set-Cookie` for the page.
+//! A leaf: what a cookie header says, for every module that reads one.
 
 use std::convert::Infallible;
 
@@ -7,6 +8,7 @@ use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Serialize, Serializer};
+use tower_sessions::session::Id;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "session_id";
@@ -111,6 +113,43 @@ impl Serialize for CookieNames<'_> {
     }
 }
 
+/// What a request's `session_id` cookies name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionCookie<'a> {
+    /// No `session_id` cookie came.
+    Absent,
+    /// Exactly one, with this value.
+    One(&'a str),
+    /// Two or more (a cookie-tossing attempt, or a stale cookie from
+    /// another path): they count as none, since the server cannot know
+    /// which one the browser meant.
+    Several,
+}
+
+impl SessionCookie<'_> {
+    /// The id the one cookie names, if it is one this server could have
+    /// issued; `None` for no cookie, several, or a value that is no id.
+    pub fn id(self) -> Option<Id> {
+        match self {
+            Self::One(value) => value.parse().ok(),
+            Self::Absent | Self::Several => None,
+        }
+    }
+}
+
+/// The request's `session_id` cookies: none, one, or several. The one rule
+/// both listeners follow.
+pub fn session_cookie(headers: &HeaderMap) -> SessionCookie<'_> {
+    let mut values = cookie_pairs(headers)
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value);
+    match (values.next(), values.next()) {
+        (None, _) => SessionCookie::Absent,
+        (Some(value), None) => SessionCookie::One(value),
+        (Some(_), Some(_)) => SessionCookie::Several,
+    }
+}
+
 /// Removes every cookie called `name` from the request, keeping the others.
 pub fn remove_cookie(headers: &mut HeaderMap, name: &str) {
     let kept: Vec<String> = cookie_pairs(headers)
@@ -158,6 +197,21 @@ mod tests {
         assert_eq!(cookies.value("session_id"), Some("abc"));
         assert_eq!(cookies.value("theme"), Some("dark"));
         assert_eq!(cookies.value("other"), None);
+    }
+
+    #[test]
+    fn one_session_cookie_names_an_id_and_two_name_none() {
+        let id = Id(42).to_string();
+        let one = headers(&[&format!("theme=dark; session_id={id}")]);
+        let two = headers(&[&format!("session_id={id}"), &format!("session_id={id}")]);
+        let junk = headers(&["session_id=not-an-id"]);
+
+        assert_eq!(session_cookie(&one), SessionCookie::One(&id));
+        assert_eq!(session_cookie(&one).id(), Some(Id(42)));
+        assert_eq!(session_cookie(&two), SessionCookie::Several);
+        assert_eq!(session_cookie(&two).id(), None);
+        assert_eq!(session_cookie(&junk).id(), None);
+        assert_eq!(session_cookie(&HeaderMap::new()), SessionCookie::Absent);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The one error type. Every failure a client can see is answered as JSON,
 //! `{"error": {"code": "…", "message": "…"}}`, with a stable `code`; nothing
 //! answers in plain text or HTML, and internal details never leave the server.
+//!
+//! A leaf: it imports nothing of the crate but [`limits`], so every module
+//! may answer with it. What a layer knows beyond the error (the session
+//! layer: the cookies that came, the instance) it adds with
+//! [`add_context_to_error`].
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -8,9 +13,7 @@ use serde::Serialize;
 
 use tower_sessions::session_store;
 
-use crate::cookies::CookieNames;
 use crate::limits;
-use crate::session_layer::ServedBy;
 
 /// What went wrong, with the HTTP status and `code` each variant answers with.
 #[derive(Debug)]
@@ -156,14 +159,6 @@ fn json_error_kind(err: &serde_json::Error) -> String {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a ErrorDetail,
-    /// Added by the session routes, so a refused request still shows which
-    /// cookies rode along, and which instance and store refused it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cookies_received: Option<CookieNames<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    served_by: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    store: Option<&'static str>,
 }
 
 /// The `error` member of an error reply. It also travels in the response's
@@ -194,31 +189,30 @@ impl IntoResponse for AppError {
             code,
             message: self.message(),
         };
-        let body = ErrorBody {
-            error: &detail,
-            cookies_received: None,
-            served_by: None,
-            store: None,
-        };
-        let mut response = json_response(status, &body);
+        let mut response = json_response(status, &ErrorBody { error: &detail });
         response.extensions_mut().insert(detail);
         response
     }
 }
 
-/// Rewrites an error reply's body to list the cookie names the request
-/// carried and the instance and store that answered; any other response is
-/// left as it is. Status and headers (an `Allow`, say) stay.
-pub fn add_context_to_error(response: &mut Response, cookies: CookieNames<'_>, served: &ServedBy) {
+/// Rewrites an error reply's body to carry `context`'s members after
+/// `error` (the session routes add the cookie names the request carried and
+/// the instance and store that answered); any other response is left as it
+/// is. Status and headers (an `Allow`, say) stay.
+pub fn add_context_to_error<C: Serialize>(response: &mut Response, context: &C) {
+    #[derive(Serialize)]
+    struct Fuller<'a, C> {
+        error: &'a ErrorDetail,
+        #[serde(flatten)]
+        context: &'a C,
+    }
     // The detail stays in the extensions, for the ledger.
     let Some(detail) = response.extensions().get::<ErrorDetail>().cloned() else {
         return;
     };
-    let body = ErrorBody {
+    let body = Fuller {
         error: &detail,
-        cookies_received: Some(cookies),
-        served_by: Some(&served.name),
-        store: Some(served.store),
+        context,
     };
     let fuller = json_response(response.status(), &body);
     *response.body_mut() = fuller.into_body();

@@ -11,18 +11,7 @@ use axum::http::header;
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
-
-/// The limits a learner can run into, each answered with its own error code.
-pub mod limits {
-    /// Largest accepted request body.
-    pub const MAX_BODY_BYTES: usize = 16 * 1024;
-    /// Longest key, at any depth of the data.
-    pub const MAX_KEY_BYTES: usize = 128;
-    /// Most top-level keys the session's data may hold.
-    pub const MAX_TOP_LEVEL_KEYS: usize = 100;
-    /// Largest the session's data may be, serialized as JSON.
-    pub const MAX_DATA_BYTES: usize = 64 * 1024;
-}
+use crate::limits;
 
 /// The learner's data: a JSON object.
 pub type Data = Map<String, Value>;

@@ -14,7 +14,7 @@
 //!    from other sites. The comparison takes constant time so the token
 //!    cannot be guessed byte by byte from response timings.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -23,7 +23,6 @@ use subtle::ConstantTimeEq as _;
 
 use crate::error::AppError;
 use crate::session::AppSession;
-use crate::session_layer::ServedBy;
 
 /// The request header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -31,7 +30,9 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 // Header names as constants: looking a header up by `&str` parses and
 // hashes the name on every request.
 static CSRF_HEADER_NAME: HeaderName = HeaderName::from_static(CSRF_HEADER);
-static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+/// The request header in which the browser says where a request comes
+/// from (`same-origin`, `same-site`, `cross-site`, `none`).
+pub static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Scripts only from this origin, no inline code, no `eval`; no framing
 /// (clickjacking); no plugins; forms only to this origin; XHR and fetch to
@@ -54,11 +55,7 @@ fn content_security_policy<'a>(connect_to: impl Iterator<Item = &'a str>) -> Str
 /// the extractor for every handler that changes session state.
 pub struct VerifiedSession(pub AppSession);
 
-impl<S> FromRequestParts<S> for VerifiedSession
-where
-    S: Send + Sync,
-    ServedBy: FromRef<S>,
-{
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {

@@ -31,6 +31,8 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, Method};
 use tower_http::cors::{Any, CorsLayer};
 
+use super::ledger::query_value;
+
 /// The `cors=` query parameter of `/lab/echo`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CorsMode {
@@ -46,11 +48,7 @@ impl CorsMode {
     /// The mode a query names; `credentials` when it names none. `None`
     /// (the Rust one) for an unknown mode.
     pub fn of_query(query: Option<&str>) -> Option<Self> {
-        let named = query
-            .unwrap_or_default()
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("cors="));
-        match named {
+        match query_value(query, "cors") {
             None | Some("credentials") => Some(Self::Credentials),
             Some("wildcard") => Some(Self::Wildcard),
             Some("none") => Some(Self::None),

@@ -8,7 +8,8 @@
 //! (never values) and the time; main-listener entries also get the path,
 //! status and error code. The page reads it back with
 //! `GET /lab/ledger?probe=P` on the main listener, which is same-origin for
-//! it and so always readable.
+//! it and so always readable. The probe and its query are parsed here once
+//! for the whole lab.
 //!
 //! Bounded: at most [`MAX_PROBES`] probes (the oldest is dropped first),
 //! [`MAX_REQUESTS`] requests each (later ones are not kept), and a probe is
@@ -24,6 +25,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::cookies::cookie_pairs;
+use crate::security::SEC_FETCH_SITE;
 
 /// Most probes kept.
 pub const MAX_PROBES: usize = 1000;
@@ -31,8 +33,6 @@ pub const MAX_PROBES: usize = 1000;
 pub const MAX_REQUESTS: usize = 16;
 /// How long a probe is kept after its first request.
 pub const PROBE_LIFETIME: Duration = Duration::from_secs(600);
-
-static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// A probe: 8 to 64 characters of `A–Z a–z 0–9 _ -`, so it is safe in a
 /// URL, a log line and JSON, and long enough to be unguessable.

@@ -8,29 +8,25 @@
 use askama::Template;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HOST, SET_COOKIE};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::header::{ALLOW, HOST, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use serde::Serialize;
 use tower::util::MapResponseLayer;
 use tower::{Layer as _, ServiceExt as _};
-use tower_http::services::ServeFile;
-use tower_sessions::session::Id;
 use tower_sessions::SessionStore as _;
 
 use super::cors::{credentials_headers, wildcard_layer, AllowList, CorsMode};
 use super::ledger::{probe_of, query_value, valid_probe, Entry, Ledger};
-use crate::cookies::{cookie_pairs, SESSION_COOKIE};
+use crate::assets::file_response;
+use crate::cookies::session_cookie;
 use crate::error::{json_response, AppError};
+use crate::html::render_html;
 use crate::limits;
 use crate::security::ResponseHeaders;
 use crate::store::AppStore;
-
-/// The lab's page script and style, found from the crate root.
-const LAB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/lab.js");
-const STYLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/style.css");
 
 /// The cookies the lab's page sets for its own host.
 const LAB_COOKIES: [&str; 2] = [
@@ -52,8 +48,14 @@ pub fn app(store: AppStore, ledger: Ledger, allow: AllowList, instance: &str) ->
     Router::new()
         .route("/", get(page))
         .route("/lab/echo", any(echo))
-        .route_service("/static/lab.js", ServeFile::new(LAB_SCRIPT))
-        .route_service("/static/style.css", ServeFile::new(STYLE))
+        .route(
+            "/static/lab.js",
+            get(|headers: HeaderMap| async move { file_response("lab.js", &headers) }),
+        )
+        .route(
+            "/static/style.css",
+            get(|headers: HeaderMap| async move { file_response("style.css", &headers) }),
+        )
         .fallback(crate::error::not_found)
         .layer(MapResponseLayer::new(move |response| {
             headers.apply(response)
@@ -89,24 +91,11 @@ async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppE
     let probe = query_value(query, "probe").filter(|probe| valid_probe(probe));
     let target = query_value(query, "target")
         .filter(|target| lab.allow.origins().any(|allowed| allowed == *target));
-    let html = LabPage {
+    let mut response = render_html(&LabPage {
         origin: &origin,
         probe: probe.unwrap_or_default(),
         target: target.unwrap_or_default(),
-    }
-    .render()
-    .map_err(|err| AppError::Internal(format!("template: {err}")))?;
-    let mut response = (
-        [
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        html,
-    )
-        .into_response();
+    })?;
     for cookie in LAB_COOKIES {
         response
             .headers_mut()
@@ -196,7 +185,7 @@ async fn answer(lab: &Lab, probe: &str, seen: Entry, request: Request) -> Respon
     if to_bytes(body, limits::MAX_BODY_BYTES).await.is_err() {
         return AppError::PayloadTooLarge.into_response();
     }
-    let active = match session_named(&parts.headers) {
+    let active = match session_cookie(&parts.headers).id() {
         Some(id) => match lab.store.load(&id).await {
             Ok(record) => record.is_some(),
             Err(err) => return AppError::from(err).into_response(),
@@ -214,14 +203,4 @@ async fn answer(lab: &Lab, probe: &str, seen: Entry, request: Request) -> Respon
             session: EchoSession { active },
         },
     )
-}
-
-/// The session id of the request's one `session_id` cookie, if it parses.
-fn session_named(headers: &axum::http::HeaderMap) -> Option<Id> {
-    let mut ids = cookie_pairs(headers).filter(|(name, _)| *name == SESSION_COOKIE);
-    let (_, value) = ids.next()?;
-    if ids.next().is_some() {
-        return None;
-    }
-    value.parse().ok()
 }

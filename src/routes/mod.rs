@@ -1,4 +1,8 @@
-//! The handlers, one module per audience: the HTML page and the JSON API.
+//! The handlers, one module per audience: the HTML page, the JSON API and
+//! the reply it answers with, and the probes for whoever runs the app.
+//! `app.rs` puts them on their paths.
 
+pub mod health;
 pub mod page;
+pub mod reply;
 pub mod session_api;

@@ -2,11 +2,11 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::cookies::{ReceivedCookies, THEME_COOKIE};
 use crate::error::AppError;
+use crate::html::render_html;
 use crate::session::AppSession;
 
 /// `templates/index.html`; askama escapes every value it inserts.
@@ -46,24 +46,5 @@ pub async fn index(
             .lab_port
             .map_or_else(|| "off".to_owned(), |port| port.to_string()),
     };
-    render(&page)
-}
-
-/// Renders a template as an HTML response. The page embeds the session's
-/// CSRF token, so no cache may keep it.
-fn render(template: &impl Template) -> Result<Response, AppError> {
-    let html = template
-        .render()
-        .map_err(|err| AppError::Internal(format!("template: {err}")))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        html,
-    )
-        .into_response())
+    render_html(&page)
 }

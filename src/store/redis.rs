@@ -36,9 +36,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::RngCore as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Value as Reply};
 use serde_json::Value;
@@ -48,6 +45,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use super::redis_batch::Batcher;
+use crate::token::random_token;
 
 /// Every key this app writes starts with this.
 const PREFIX: &str = "ajax-sessions:";
@@ -193,7 +191,8 @@ impl RedisStore {
     ) -> session_store::Result<(RedisLock, Option<String>)> {
         let key = session_key(id);
         let lock_key = format!("{key}{LOCK_SUFFIX}");
-        let token = random_token();
+        // 128 random bits: the lock's owner.
+        let token = random_token::<16>();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -439,13 +438,6 @@ pub(super) fn ttl_ms(expiry: OffsetDateTime) -> u64 {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// 128 random bits: a lock's owner token.
-fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The URL with any password replaced, for messages.

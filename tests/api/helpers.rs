@@ -1,14 +1,15 @@
-//! A fresh app per test, served over real HTTP on an ephemeral port, with a
-//! cookie-aware client and one helper per endpoint.
+//! A fresh app per test, started as `main` starts it
+//! ([`Application::build`]) on an ephemeral port, served over real HTTP,
+//! with a cookie-aware client and one helper per endpoint.
 
 use std::sync::Arc;
 
-use ajax_sessions::{app_with_store, AppStore, BoundedStore, Config};
+use ajax_sessions::config::LabPort;
+use ajax_sessions::{AppStore, Application, BoundedStore, Config};
 use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use reqwest::{Response, StatusCode, Url};
 use serde_json::Value;
-use tokio::net::TcpListener;
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -87,31 +88,33 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Config::default()).await
 }
 
+/// The real application with `config` (its store included: memory or
+/// Redis) on an ephemeral port, without the lab.
 pub async fn spawn_app_with(config: Config) -> TestApp {
-    let store = BoundedStore::new(config.max_sessions as usize);
-    let mut app = spawn_app_on(config, AppStore::Memory(store.clone())).await;
-    app.memory = Some(store);
-    app
+    let config = Config {
+        port: 0,
+        lab_port: LabPort::Off,
+        ..config
+    };
+    let application = Application::build(config).await.expect("the app starts");
+    serve_in_background(application)
 }
 
-/// The app around `store` (memory or Redis), on an ephemeral port.
-pub async fn spawn_app_on(mut config: Config, store: AppStore) -> TestApp {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind an ephemeral port");
-    let bound = listener.local_addr().expect("local address");
-    let address = format!("http://{bound}");
-    config.instance = Some(config.instance.clone().unwrap_or_else(|| bound.to_string()));
-    let router = app_with_store(&config, store);
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
-    });
+/// Serves a built application until the test ends; a client for its main
+/// listener.
+pub fn serve_in_background(application: Application) -> TestApp {
+    let address = format!("http://{}", application.address());
+    let memory = match application.store() {
+        AppStore::Memory(store) => Some(store.clone()),
+        AppStore::Redis(_) => None,
+    };
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
     let jar = Arc::new(Jar::default());
     TestApp {
         address,
         client: cookie_client(jar.clone()),
         jar,
-        memory: None,
+        memory,
     }
 }
 

@@ -4,15 +4,14 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use ajax_sessions::lab::{self, AllowList, LabLink, Ledger};
-use ajax_sessions::{app_with_lab, AppStore, BoundedStore, Config};
+use ajax_sessions::config::LabPort;
+use ajax_sessions::{Application, Config};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
 use crate::cli::{stop_with_sigterm, BINARY};
-use crate::helpers::{bare_client, cookie_client, Reply, TestApp};
+use crate::helpers::{bare_client, serve_in_background, Reply, TestApp};
 
 /// The main app and the lab, in-process, sharing a store and a ledger.
 pub(crate) struct Lab {
@@ -24,40 +23,19 @@ pub(crate) struct Lab {
 }
 
 pub(crate) async fn spawn_with_lab() -> Lab {
-    let main = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let lab_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let main_address = main.local_addr().expect("address");
-    let lab_address = lab_listener.local_addr().expect("address");
     let config = Config {
-        instance: Some(main_address.to_string()),
+        port: 0,
+        lab_port: LabPort::Port(0),
+        max_sessions: 1000,
         ..Config::default()
     };
-    let store = BoundedStore::new(1000);
-    let ledger = Ledger::default();
-    let link = LabLink {
-        port: lab_address.port(),
-        host: config.host,
-        ledger: ledger.clone(),
-    };
-    let main_app = app_with_lab(&config, AppStore::Memory(store.clone()), Some(link));
-    let lab_app = lab::app(
-        AppStore::Memory(store.clone()),
-        ledger,
-        AllowList::for_main(config.host, main_address.port()),
-        "lab",
-    );
-    tokio::spawn(async move { axum::serve(main, main_app).await });
-    tokio::spawn(async move { axum::serve(lab_listener, lab_app).await });
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let application = Application::build(config).await.expect("the app starts");
+    let lab_address = application.lab_address().expect("the lab is on");
+    let app = serve_in_background(application);
     Lab {
-        app: TestApp {
-            address: format!("http://{main_address}"),
-            client: cookie_client(jar.clone()),
-            jar,
-            memory: Some(store),
-        },
         lab: format!("http://{lab_address}"),
-        main_origin: format!("http://{main_address}"),
+        main_origin: app.address.clone(),
+        app,
     }
 }
 

@@ -8,7 +8,7 @@ use redis::AsyncCommands as _;
 use serde_json::{json, Value};
 
 use crate::cli::{start_server_with, stop_with_sigterm, BINARY};
-use crate::helpers::{bare_client, cookie_client, spawn_app_on, TestApp};
+use crate::helpers::{bare_client, cookie_client, spawn_app_with, TestApp};
 use crate::redis_server::RedisServer;
 
 /// An app named `name` on the Redis at `redis`.
@@ -19,10 +19,7 @@ async fn instance(redis: &RedisServer, name: &str, idle_timeout: u64) -> TestApp
         idle_timeout,
         ..Config::default()
     };
-    let store = ajax_sessions::open_store(&config)
-        .await
-        .expect("redis answers");
-    spawn_app_on(config, store).await
+    spawn_app_with(config).await
 }
 
 /// A second instance whose client shares `first`'s cookie jar: a browser

@@ -1,25 +1,29 @@
 //! Slow or idle clients cannot hold the server's connections: a request
 //! head must be complete within the head timeout (10 s in the binary; a
-//! shorter one here, through the same `server::serve`).
+//! shorter one here, through the same `Application`).
 
 use std::time::{Duration, Instant};
 
-use ajax_sessions::server::{raise_open_file_limit, serve};
-use ajax_sessions::{app, Config};
+use ajax_sessions::config::LabPort;
+use ajax_sessions::server::raise_open_file_limit;
+use ajax_sessions::{Application, Config};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-/// The app served with `head_timeout`, on an ephemeral port.
+/// The app, started as `main` starts it but with `head_timeout`, on an
+/// ephemeral port.
 async fn serve_with_head_timeout(head_timeout: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address").to_string();
-    let router = app(&Config::default());
-    tokio::spawn(serve(
-        listener,
-        router,
-        head_timeout,
-        std::future::pending::<()>(),
-    ));
+    let config = Config {
+        port: 0,
+        lab_port: LabPort::Off,
+        ..Config::default()
+    };
+    let application = Application::build(config)
+        .await
+        .expect("the app starts")
+        .with_head_timeout(head_timeout);
+    let address = application.address().to_string();
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
     address
 }
 

@@ -12,7 +12,8 @@
 //!   cookie of any id it cannot find (forged, expired, replaced); the demo
 //!   handles such a request as one without a session, which gets no
 //!   `Set-Cookie` at all. Here the cookie is expired only when a handler
-//!   deleted the session on purpose ([`SessionCookieExpired`]).
+//!   deleted the session on purpose (`Session::flush`, which leaves it
+//!   modified and empty: tower-sessions' own sign for "remove the cookie").
 //! - **The lock spans load and save** (below), which a layer outside
 //!   `SessionManagerLayer` could do only by parsing the cookie a second time.
 //! - **One look at the `Cookie` header, one string for `Set-Cookie`.**
@@ -31,7 +32,8 @@
 //! another (`store/lock.rs` says why; with Redis the turn holds across
 //! instances, and a read takes none: `store/redis_turn.rs`). A lock inside
 //! the handler would not do: the save comes after the handler returns.
-//! Requests without a session id take no lock.
+//! Requests without a session id take no lock. Whether a route only reads
+//! is declared where the route is: it gets [`SessionLayer::read_only`].
 //!
 //! A request with two `session_id` cookies (a cookie-tossing attempt, or a
 //! stale cookie from another path) is treated as carrying none: its session
@@ -46,39 +48,36 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, Method};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse as _, Response};
+use serde::Serialize;
 use tower::{Layer, Service};
 use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session};
 
 use crate::cookies::{
-    cookie_pairs, remove_cookie, ReceivedCookies, SESSION_COOKIE, SET_COOKIE_ECHO,
+    remove_cookie, session_cookie, CookieNames, ReceivedCookies, SessionCookie, SESSION_COOKIE,
+    SET_COOKIE_ECHO,
 };
-use crate::error::{add_context_to_error, AppError, ErrorDetail};
-use crate::lab::ledger::{probe_of, valid_probe, Entry, Ledger};
+use crate::error::{add_context_to_error, AppError};
+use crate::instance::ServedBy;
 use crate::store::{AppStore, LocalLocks, SessionBase};
 
-/// What every reply of a session endpoint says about where it was served:
-/// part of the session routes' state (a request extension would cost a
-/// map insert per request).
-#[derive(Clone, Debug)]
-pub struct ServedBy {
-    /// The instance's name (`--instance`).
-    pub name: Arc<str>,
-    /// `memory` or `redis`.
-    pub store: &'static str,
+/// What a route does with its session, declared with the route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// May change the session: waits for the session's turn.
+    ReadWrite,
+    /// Changes nothing but, now and then, the expiry: with Redis, takes no
+    /// lock across instances (`store/redis_turn.rs`).
+    ReadOnly,
 }
-
-/// Put in a response's extensions by a handler that deleted the session on
-/// purpose: the layer then tells the browser to drop the cookie.
-#[derive(Clone, Copy, Debug)]
-pub struct SessionCookieExpired;
 
 /// The session middleware (see the module doc).
 #[derive(Clone, Debug)]
 pub struct SessionLayer {
     shared: Arc<Shared>,
+    access: Access,
 }
 
 #[derive(Debug)]
@@ -91,23 +90,13 @@ struct Shared {
     locks: LocalLocks,
     cookie: CookieText,
     served_by: ServedBy,
-    /// The lab's ledger: requests that carry a `probe` are written down.
-    ledger: Option<Ledger>,
 }
 
 impl SessionLayer {
     /// Sessions kept in `store` that expire after `idle_timeout` without a
     /// request; the cookie gets `Secure` when `secure` is set; error replies
-    /// name `served_by`. With the lab's `ledger`, requests that carry a
-    /// valid `probe` query parameter are written into it, with their path,
-    /// status and error code.
-    pub fn new(
-        store: AppStore,
-        idle_timeout: Duration,
-        secure: bool,
-        served_by: ServedBy,
-        ledger: Option<Ledger>,
-    ) -> Self {
+    /// name `served_by`. For routes that may change the session.
+    pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, served_by: ServedBy) -> Self {
         let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
         let store = Arc::new(store);
         Self {
@@ -118,8 +107,17 @@ impl SessionLayer {
                 locks: LocalLocks::default(),
                 cookie: CookieText::new(idle_timeout, secure),
                 served_by,
-                ledger,
             }),
+            access: Access::ReadWrite,
+        }
+    }
+
+    /// The same sessions (store, locks, cookie), for a route that changes
+    /// nothing but the expiry.
+    pub fn read_only(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            access: Access::ReadOnly,
         }
     }
 }
@@ -131,6 +129,7 @@ impl<S> Layer<S> for SessionLayer {
         SessionService {
             inner,
             shared: self.shared.clone(),
+            access: self.access,
         }
     }
 }
@@ -140,6 +139,7 @@ impl<S> Layer<S> for SessionLayer {
 pub struct SessionService<S> {
     inner: S,
     shared: Arc<Shared>,
+    access: Access,
 }
 
 impl<S> Service<Request> for SessionService<S>
@@ -165,17 +165,15 @@ where
         // Kept for error replies, which list the cookie names that came
         // (cloning a header value shares its bytes).
         let cookies = ReceivedCookies::of(req.headers());
-        let probe = shared.ledger.as_ref().and_then(|_| probe_entry(&req));
         let detach = id.is_some() && shared.store.turn_outlives_requests();
-        // The one route that changes nothing but, now and then, the expiry.
-        let read_only = req.method() == Method::GET && req.uri().path() == "/get-session-data";
+        let read_only = self.access == Access::ReadOnly;
         let work = async move {
             let turn = match id {
                 Some(id) => match shared.store.begin(&shared.locks, id, read_only).await {
                     Ok(turn) => Some(turn),
                     Err(err) => {
                         let mut response = AppError::from(err).into_response();
-                        add_context_to_error(&mut response, cookies.names(), &shared.served_by);
+                        shared.add_context(&mut response, cookies.names());
                         return Ok(response);
                     }
                 },
@@ -191,15 +189,7 @@ where
                     response = AppError::from(err).into_response();
                 }
             }
-            add_context_to_error(&mut response, cookies.names(), &shared.served_by);
-            if let (Some(ledger), Some((probe, mut entry))) = (&shared.ledger, probe) {
-                entry.status = Some(response.status().as_u16());
-                entry.code = response
-                    .extensions()
-                    .get::<ErrorDetail>()
-                    .map(ErrorDetail::code);
-                ledger.record(&probe, entry);
-            }
+            shared.add_context(&mut response, cookies.names());
             Ok(response)
         };
         if !detach {
@@ -221,52 +211,46 @@ where
     }
 }
 
-/// The probe and the ledger entry of a request that carries a valid
-/// `probe` query parameter (most requests have no query at all).
-fn probe_entry(req: &Request) -> Option<(String, Entry)> {
-    let probe = probe_of(req.uri().query()).filter(|probe| valid_probe(probe))?;
-    let mut entry = Entry::of(req.method(), req.headers());
-    entry.path = Some(req.uri().path().to_owned());
-    Some((probe.to_owned(), entry))
-}
-
 /// The id named by the request's one `session_id` cookie. Two such cookies
 /// count as none and are removed; a value that is not an id this server
 /// could have issued counts as none.
 fn session_id_of(req: &mut Request) -> Option<Id> {
-    let (first, second) = {
-        let mut ids = cookie_pairs(req.headers())
-            .filter(|(name, _)| *name == SESSION_COOKIE)
-            .map(|(_, value)| value.parse::<Id>());
-        (ids.next(), ids.next())
-    };
-    if second.is_some() {
+    let cookie = session_cookie(req.headers());
+    if cookie == SessionCookie::Several {
         tracing::warn!("request with several session cookies; treated as having none");
         remove_cookie(req.headers_mut(), SESSION_COOKIE);
         return None;
     }
-    let id = first?.ok();
-    if id.is_none() {
+    let id = cookie.id();
+    if id.is_none() && cookie != SessionCookie::Absent {
         tracing::debug!("a session cookie that is not a session id; treated as none");
     }
     id
 }
 
+/// What an error reply of a session route adds after `error`: which
+/// cookies rode along, and which instance and store refused.
+#[derive(Serialize)]
+struct ErrorContext<'a> {
+    cookies_received: CookieNames<'a>,
+    served_by: &'a str,
+    store: &'static str,
+}
+
 impl Shared {
     /// After the handler: saves a changed session and sets its cookie, or
-    /// expires the cookie of a session the handler deleted.
+    /// expires the cookie of a session the handler deleted (flushed: modified
+    /// and now empty).
     async fn finish(&self, session: &Session, response: &mut Response) {
-        // The echo of a removal is the removal itself: it carries no id.
-        let (cookie, echo) = if response
-            .extensions()
-            .get::<SessionCookieExpired>()
-            .is_some()
-        {
+        if !session.is_modified() {
+            return;
+        }
+        let (cookie, echo) = if session.is_empty().await {
+            // The echo of a removal is the removal itself: it carries no id.
             (self.cookie.removal.clone(), self.cookie.removal.clone())
-        } else if session.is_modified()
-            && !response.status().is_server_error()
-            && !session.is_empty().await
-        {
+        } else if response.status().is_server_error() {
+            return;
+        } else {
             match self.save(session).await {
                 Ok(cookie) => (cookie, self.cookie.redacted.clone()),
                 Err(err) => {
@@ -274,12 +258,20 @@ impl Shared {
                     return;
                 }
             }
-        } else {
-            return;
         };
         let headers = response.headers_mut();
         headers.append(SET_COOKIE, cookie);
         headers.append(SET_COOKIE_ECHO.clone(), echo);
+    }
+
+    /// Adds the request's cookie names and this instance to an error reply.
+    fn add_context(&self, response: &mut Response, cookies: CookieNames<'_>) {
+        let context = ErrorContext {
+            cookies_received: cookies,
+            served_by: &self.served_by.name,
+            store: self.served_by.store,
+        };
+        add_context_to_error(response, &context);
     }
 
     /// Saves the session and returns its `Set-Cookie` value.

@@ -1,28 +1,29 @@
-//! The typed view of a session. Handlers ask for what they mean
-//! (`record_page_view`, `apply_patch`, `regenerate`, …) and never spell a
-//! store key or unwrap a session call.
+//! Sessions: the middleware that gives each request its session ([`layer`])
+//! and the typed view handlers use ([`AppSession`]). Handlers ask for what
+//! they mean (`record_page_view`, `apply_patch`, `regenerate`, `clear`, …)
+//! and never spell a store key or unwrap a session call. What a reply says
+//! is built by the routes from what this view exposes.
 //!
 //! Everything the app keeps lives in one `SessionState`, stored as one
 //! JSON string under one key of the tower-sessions record: a request reads
 //! and writes it in one step, and the store keeps it without re-encoding.
 
-use std::borrow::Cow;
+pub mod layer;
+
 use std::time::Duration;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
 
-use crate::cookies::{cookie_pairs, CookieNames, SESSION_COOKIE};
+use crate::cookies::{cookie_pairs, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::patch::{self, Data};
-use crate::session_layer::ServedBy;
+use crate::token::random_token;
+
+pub use self::layer::SessionLayer;
 
 /// The record key that holds [`SessionState`].
 const STATE_KEY: &str = "state";
@@ -35,7 +36,7 @@ const REFRESH_DIVISOR: u32 = 10;
 
 /// What the app keeps in a session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SessionState {
+pub struct SessionState {
     /// Unix time, seconds.
     created_at: i64,
     /// Unix time, milliseconds: when the session expires unless used again.
@@ -54,24 +55,44 @@ pub struct AppSession {
     /// The request carried a `session_id` cookie that named no live session
     /// (expired, cleared, replaced or never issued): the reply says so.
     stale_cookie: bool,
-    /// The instance and store, for the reply.
-    served_by: ServedBy,
 }
 
-impl<S> FromRequestParts<S> for AppSession
-where
-    S: Send + Sync,
-    ServedBy: FromRef<S>,
-{
+impl SessionState {
+    /// When the session was created, Unix seconds.
+    pub fn created_at(&self) -> i64 {
+        self.created_at
+    }
+
+    /// When the session expires unless used again, Unix milliseconds.
+    pub fn expires_at_ms(&self) -> i64 {
+        self.expires_at_ms
+    }
+
+    /// How many times the page was loaded in this session.
+    pub fn page_views(&self) -> u64 {
+        self.page_views
+    }
+
+    /// The session's CSRF token.
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+
+    /// The learner's data.
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AppSession {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
-        let served_by = ServedBy::from_ref(state);
         let idle_timeout = match session.expiry() {
             Some(Expiry::OnInactivity(timeout)) => timeout.try_into().unwrap_or(Duration::ZERO),
             _ => {
@@ -98,7 +119,6 @@ where
             state,
             idle_timeout,
             stale_cookie,
-            served_by,
         })
     }
 }
@@ -109,9 +129,25 @@ impl AppSession {
         self.state.is_some()
     }
 
+    /// What the live session holds; `None` without one.
+    pub fn state(&self) -> Option<&SessionState> {
+        self.state.as_ref()
+    }
+
     /// The session's CSRF token, when there is a live session.
     pub fn csrf_token(&self) -> Option<&str> {
-        self.state.as_ref().map(|state| state.csrf_token.as_str())
+        self.state.as_ref().map(SessionState::csrf_token)
+    }
+
+    /// True when the request carried a `session_id` cookie that named no
+    /// live session (expired, cleared, replaced or never issued).
+    pub fn came_with_stale_cookie(&self) -> bool {
+        self.stale_cookie
+    }
+
+    /// The idle timeout: how long the session lives without a request.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
     /// Fails with `no_session` unless there is a live session.
@@ -165,9 +201,10 @@ impl AppSession {
         self.write().await
     }
 
-    /// Deletes the session from the store; tower-sessions then expires the
-    /// cookie. (`flush`, not `delete`: after `delete` the layer would save
-    /// the still-loaded record again.)
+    /// Deletes the session from the store, and with it the cookie: the
+    /// session layer expires the cookie of a flushed session. (`flush`, not
+    /// `delete`: after `delete` the layer would save the still-loaded record
+    /// again.)
     pub async fn clear(&mut self) -> Result<(), AppError> {
         self.require_live()?;
         self.session.flush().await?;
@@ -175,38 +212,6 @@ impl AppSession {
         // The cookie named a live session until a moment ago.
         self.stale_cookie = false;
         Ok(())
-    }
-
-    /// The reply shared by the JSON endpoints.
-    pub fn reply<'a>(&'a self, cookies_received: CookieNames<'a>) -> SessionReply<'a> {
-        match &self.state {
-            Some(state) => SessionReply {
-                session: SessionSummary {
-                    active: true,
-                    created_at: format_time(state.created_at * 1000),
-                    expires_at: format_time(state.expires_at_ms),
-                    page_views: Some(state.page_views),
-                    idle_timeout_seconds: Some(self.idle_timeout.as_secs()),
-                    reason: None,
-                },
-                data: Cow::Borrowed(&state.data),
-                csrf_token: Some(&state.csrf_token),
-                cookies_received,
-                served_by: &self.served_by.name,
-                store: self.served_by.store,
-            },
-            None => SessionReply {
-                session: SessionSummary {
-                    reason: self.stale_cookie.then_some(UNKNOWN_OR_EXPIRED),
-                    ..SessionSummary::default()
-                },
-                data: Cow::Owned(Data::new()),
-                csrf_token: None,
-                cookies_received,
-                served_by: &self.served_by.name,
-                store: self.served_by.store,
-            },
-        }
     }
 
     fn state_or_new(&mut self) -> &mut SessionState {
@@ -242,55 +247,11 @@ impl AppSession {
     }
 }
 
-/// The JSON shape of `GET /get-session-data` and the endpoints that change
-/// the session.
-#[derive(Debug, Serialize)]
-pub struct SessionReply<'a> {
-    session: SessionSummary,
-    data: Cow<'a, Data>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    csrf_token: Option<&'a str>,
-    cookies_received: CookieNames<'a>,
-    /// The instance that answered (`--instance`).
-    served_by: &'a str,
-    /// `memory` or `redis`.
-    store: &'static str,
-}
-
-#[derive(Debug, Default, Serialize)]
-struct SessionSummary {
-    active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    page_views: Option<u64>,
-    /// The idle timeout, so the page can explain when a read moves the expiry.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    idle_timeout_seconds: Option<u64>,
-    /// Why there is no session although a `session_id` cookie came.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-}
-
-/// `session.reason` when a `session_id` cookie found no live session.
-const UNKNOWN_OR_EXPIRED: &str = "unknown_or_expired";
-
-/// 256 random bits, URL-safe base64: unguessable, and safe in a header and
-/// an HTML attribute.
+/// 256 random bits: unguessable, and safe in a header and an HTML attribute.
 fn new_csrf_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    random_token::<32>()
 }
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Unix milliseconds as RFC 3339 in UTC, to the second.
-fn format_time(unix_ms: i64) -> Option<String> {
-    let time = OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000)).ok()?;
-    time.format(&Rfc3339).ok()
 }
