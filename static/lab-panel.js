@@ -5,10 +5,10 @@
  * ledger, what reached the server. Also the other site's attacker page.
  */
 
-import { request, explain } from './app.js';
+import { request, explain } from './exchange.js';
 import { send } from './transport.js';
 import { explainLabRow } from './lab-explain.js';
-import { apiName } from './view.js';
+import { apiName } from './format.js';
 
 const POLICIES = ['credentials', 'wildcard', 'none'];
 /** How long the panel watches the ledger for the attacker's request. */

@@ -1,16 +1,13 @@
-// Unit tests of static/explain.js: one case per situation the page explains,
-// asserting what the sentence says about the cookie, the token, the error
-// and the expiry. Run by `cargo test` (tests/api/page_logic.rs) through
-// `node --test tests/js`.
+// Unit tests of static/explain.js and static/explain-panels.js: one case per
+// situation the page explains, asserting what the sentence says about the
+// cookie, the token, the error and the expiry. Run by `cargo test`
+// (tests/api/page_logic.rs) through `node --test tests/js`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { importStatic } from './static-module.mjs';
 
-// explain.js is an ES module served to the browser as is; importing its text
-// as a data: URL needs no package.json and works on any Node from 18 on.
-const source = readFileSync(new URL('../../static/explain.js', import.meta.url), 'utf8');
-const { explainExchange, explainBurst, explainCookieWrite, explainPageLoad, describePatch } =
-  await import('data:text/javascript;base64,' + Buffer.from(source).toString('base64'));
+const { explainExchange, explainPageLoad, describePatch } = await importStatic('explain.js');
+const { explainBurst, explainCookieWrite } = await importStatic('explain-panels.js');
 
 const T0 = '2026-11-28T09:00:00Z';
 const T1 = '2026-11-28T09:30:00Z';

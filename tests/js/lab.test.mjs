@@ -2,10 +2,9 @@
 // kind of outcome, from what the script got and what the ledger recorded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { importStatic } from './static-module.mjs';
 
-const source = readFileSync(new URL('../../static/lab-explain.js', import.meta.url), 'utf8');
-const { explainLabRow } = await import('data:text/javascript;base64,' + Buffer.from(source).toString('base64'));
+const { explainLabRow } = await importStatic('lab-explain.js');
 
 const entry = (method, cookies, site) => ({ method, cookies_received: cookies, sec_fetch_site: site });
 const outcome = (over) => ({ target: 'port', withCredentials: true, policy: 'credentials', method: 'GET', status: 200,
