@@ -6,6 +6,8 @@
  * pressed or touches the DOM, so `node --test tests/js` checks every case.
  */
 
+import { formatTime, parseJson, tenth } from './format.js';
+
 /** The cookie that carries the session id. */
 const SESSION_COOKIE = 'session_id';
 
@@ -291,121 +293,6 @@ function explainRefusal(x, f) {
   return said(lines, tip, false);
 }
 
-/**
- * Explains a burst of parallel updates from each request's outcome and the
- * data read afterwards. An error is named as an error, never as a lost update.
- * @param {Array<{key: string, value: *, status: number, code: (string|null), newSession: boolean}>} outcomes
- *   newSession: the reply carried another CSRF token than the one sent, so
- *   the update found no live session and started one of its own
- * @param {Object|null} data - the session data read after the burst, or null when the read failed
- * @returns {Explanation & {arrived: number, lost: number, refused: number}}
- */
-export function explainBurst(outcomes, data) {
-  const total = outcomes.length;
-  const accepted = outcomes.filter(function (o) { return o.status === 200 && !o.newSession; });
-  const strays = outcomes.filter(function (o) { return o.status === 200 && o.newSession; });
-  const refused = outcomes.filter(function (o) { return o.status !== 200; });
-  const holds = function (o) {
-    return data !== null && Object.prototype.hasOwnProperty.call(data, o.key) &&
-      JSON.stringify(data[o.key]) === JSON.stringify(o.value);
-  };
-  const arrived = accepted.filter(holds).length;
-  const lost = data === null ? 0 : accepted.length - arrived;
-  const lines = [];
-  if (data === null) {
-    lines.push(accepted.length + ' of ' + total + ' updates were accepted, but reading the data afterwards failed, so the page cannot say whether they were kept.');
-  } else {
-    lines.push(arrived + ' of ' + total + ' updates, sent at the same time to the same session, each setting its own key, are in the data' +
-      (arrived === total ? ': all of them.' : '.'));
-  }
-  if (strays.length) {
-    lines.push(strays.length + ' found no live session when they arrived (it had expired or been cleared), so each started a session of its own, which this browser\'s cookie may no longer name. They are not lost updates.');
-  }
-  if (refused.length) {
-    lines.push(refused.length + ' were refused by the server: ' + tally(refused) + '. A refused update changes nothing; these are errors, not lost updates.');
-  }
-  if (lost) {
-    lines.push(lost + ' accepted updates are missing from the data: lost updates, which this server is built to prevent.');
-  } else if (accepted.length && data !== null) {
-    lines.push('Each request loads, changes and saves the whole session; the server runs the requests of one session one at a time, so none overwrites another. Many session libraries do not, and keep only some of them.');
-  }
-  const result = said(lines, 'Network: ' + total + ' update-session-data requests started together; each keeps its own status.',
-    lost > 0 || data === null || strays.length > 0);
-  result.arrived = arrived;
-  result.lost = lost;
-  result.refused = refused.length;
-  return result;
-}
-
-/** "3 × too_many_keys, 1 × no reply". */
-function tally(outcomes) {
-  const counts = {};
-  outcomes.forEach(function (o) {
-    const label = o.status ? o.status + ' ' + (o.code || 'without a JSON error') : 'no reply';
-    counts[label] = (counts[label] || 0) + 1;
-  });
-  return Object.keys(counts).map(function (label) { return counts[label] + ' × ' + label; }).join(', ');
-}
-
-/**
- * Explains a write (or deletion) of a cookie by JavaScript, from what
- * document.cookie showed before and after and what the next request carried.
- * @param {{name: string, value: string, written: string, deleting: boolean,
- *   visibleBefore: boolean, visibleAfter: boolean, received: (string[]|null)}} w
- *   written: the value as it went into document.cookie (percent-encoded);
- *   visibleAfter: document.cookie shows name=written afterwards (for a
- *   deletion: shows the name at all); received: cookies_received of the
- *   request that followed.
- * @returns {Explanation}
- */
-export function explainCookieWrite(w) {
-  const carried = w.received ? w.received.indexOf(w.name) >= 0 : null;
-  const lines = [];
-  let unexpected = false;
-  if (w.deleting) {
-    lines.push('JavaScript wrote ' + w.name + ' with Max-Age=0, which asks the browser to drop it.');
-    if (w.visibleAfter) {
-      lines.push('document.cookie still shows it: the browser kept it (it may have been set for another path).');
-      unexpected = true;
-    } else {
-      lines.push(w.visibleBefore ? 'document.cookie no longer shows it.' : 'document.cookie did not show it before either.');
-    }
-    if (carried === true) {
-      lines.push('Yet the next request still carried a cookie named ' + w.name + ': one the script cannot see, an HttpOnly cookie, which only the server can change or remove.');
-    } else if (carried === false) {
-      lines.push('The next request, sent just after, did not carry it: cookies_received lists ' + listOrNone(w.received) + '.');
-    }
-    return said(lines, 'Application → Cookies; Network → the next request\'s Cookie header.', unexpected);
-  }
-  if (w.written !== w.value) {
-    lines.push('The value went in percent-encoded, as ' + w.written + ': in a cookie, characters such as ; , = and spaces would end or split the value, so the page encodes them and decodes them when reading.');
-  }
-  if (w.visibleAfter) {
-    lines.push('JavaScript wrote ' + w.name + ' into document.cookie, which now shows it.');
-    if (carried === true) {
-      lines.push('The next request, sent just after, carried it: the server lists ' + w.name + ' in cookies_received. A cookie a script sets rides along like any other.');
-    } else if (carried === false) {
-      lines.push('Yet the next request did not carry it (cookies_received: ' + listOrNone(w.received) + '): unexpected.');
-      unexpected = true;
-    }
-    return said(lines, 'Application → Cookies shows ' + w.name + ' without the HttpOnly tick; Network → the Cookie request header.', unexpected);
-  }
-  if (carried === true) {
-    lines.push('The browser refused the write: document.cookie does not show ' + w.name + '=' + w.written +
-      ', yet the next request carried a cookie named ' + w.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
-  } else {
-    lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + w.written +
-      (carried === false ? ', and the next request did not carry it' : '') + '. A cookie over about 4 KB, for instance, is dropped.');
-    unexpected = true;
-  }
-  return said(lines, 'Application → Cookies: the ' + w.name + ' cookie there has the HttpOnly tick.', unexpected);
-}
-
-/** "a, b" or "none". */
-function listOrNone(names) {
-  return names && names.length ? names.join(', ') : 'none';
-}
-
 /** What a merge patch did, read from the patch and the data after it. */
 export function describePatch(patch, dataAfter) {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return 'the body was not an object';
@@ -427,32 +314,13 @@ function countKeys(data) {
   return n + (n === 1 ? ' key' : ' keys') + ' in data';
 }
 
-/** "180 s" or "0.2 s". */
-function tenth(seconds) {
-  const t = seconds / 10;
-  return (Number.isInteger(t) ? String(t) : t.toFixed(1)) + ' s';
-}
-
-/** JSON.parse, or null. */
-function parseJson(text) {
-  try {
-    return text === null || text === undefined ? null : JSON.parse(text);
-  } catch (err) {
-    return null;
-  }
-}
-
 /**
- * An RFC 3339 time as a clock time in UTC (the same for everyone and in the
- * tests): 09:30:00 UTC.
+ * Builds an Explanation from its sentences.
+ * @param {string[]} lines
+ * @param {string} tip
+ * @param {boolean} unexpected
+ * @returns {Explanation}
  */
-export function formatTime(iso) {
-  const ms = Date.parse(iso);
-  if (isNaN(ms)) return String(iso);
-  return new Date(ms).toISOString().slice(11, 19) + ' UTC';
-}
-
-/** Builds an Explanation. */
-function said(lines, tip, unexpected) {
+export function said(lines, tip, unexpected) {
   return { text: lines.join(' '), tip: tip, unexpected: Boolean(unexpected) };
 }

@@ -6,6 +6,8 @@
  * and the Set-Cookie the server echoed (scripts may not read Set-Cookie).
  */
 
+import { parseJson } from './format.js';
+
 /**
  * A request, as the panels describe it.
  * @typedef {Object} Request
@@ -115,14 +117,4 @@ function sendWithFetch(request, headersSet, requestBody, finish) {
   }).catch(function () {
     finish(0, '', function () { return null; });
   });
-}
-
-/** The text as JSON, or null. */
-function parseJson(text) {
-  if (!text) return null;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    return null;
-  }
 }

@@ -3,7 +3,8 @@
  * textContent (never innerHTML), and keep no state of their own.
  */
 
-import { formatTime } from './explain.js';
+import { describeCountdown, describeStore, summarizeBurst } from './explain-panels.js';
+import { apiName, formatTime } from './format.js';
 
 /** DOM nodes, looked up once. */
 export const el = {
@@ -72,28 +73,18 @@ export function renderSession(body) {
  * @param {number} now - Unix ms
  */
 export function renderCountdown(session, now) {
-  const due = session && session.active ? Date.parse(session.expires_at) : NaN;
-  if (isNaN(due)) {
-    el.countdown.textContent = 'No live session known to this page, so no expiry to count down to.';
+  const countdown = describeCountdown(session, now);
+  el.countdown.textContent = countdown.text;
+  if (countdown.seconds === null) {
     delete el.countdown.dataset.seconds;
-    return;
+  } else {
+    el.countdown.dataset.seconds = String(countdown.seconds);
   }
-  const left = Math.round((due - now) / 1000);
-  el.countdown.dataset.seconds = String(Math.max(left, 0));
-  el.countdown.textContent = left > 0
-    ? 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + ') unless a request comes first.'
-    : 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request since: the server no longer has this session. The next request will show it.';
-}
-
-/** 125 → "2:05". */
-function clock(seconds) {
-  const s = seconds % 60;
-  return Math.floor(seconds / 60) + ':' + (s < 10 ? '0' : '') + s;
 }
 
 /**
  * Adds one request to the log, newest first.
- * @param {Object} entry - a logged exchange (see app.js `logEntryOf`)
+ * @param {Object} entry - a logged exchange (see exchange.js `logEntryOf`)
  * @param {{open: boolean}} how - open: unfold it and fold the others
  */
 export function renderLogEntry(entry, how) {
@@ -170,11 +161,7 @@ export function trimList(list, max) {
  * @param {Array<{key: string, status: number, code: (string|null)}>} outcomes
  */
 export function renderBurst(result, outcomes) {
-  const total = outcomes.length;
-  let text = result.arrived + ' of ' + total + ' parallel updates arrived';
-  if (result.refused) text += '; ' + result.refused + ' refused with an error';
-  if (result.lost) text += '; ' + result.lost + ' lost';
-  el.burstResult.textContent = text + '.';
+  el.burstResult.textContent = summarizeBurst(result, outcomes.length);
   el.burstResult.dataset.kept = String(result.arrived);
   el.burstOutcomes.replaceChildren();
   outcomes.forEach(function (o) {
@@ -204,11 +191,7 @@ export function renderOriginCurl(origin) {
  * @param {{store: string, servedBy: string}} where
  */
 export function renderStore(where) {
-  el.storeWhere.textContent = where.store === 'redis'
-    ? 'In Redis, shared by every instance: it survives restarts of this app, and any instance that uses the same Redis finds it.'
-    : where.store === 'memory'
-      ? 'In this process\'s memory: a restart forgets it, and another instance would not know it.'
-      : 'In a store this page does not know: ' + where.store + '.';
+  el.storeWhere.textContent = describeStore(where.store);
   el.storeWhere.dataset.store = where.store;
   el.storeSummary.replaceChildren();
   [['Store', where.store], ['Answered by', where.servedBy || '(not said)']].forEach(function (row) {
@@ -225,11 +208,6 @@ export function renderTheme(theme) {
   document.documentElement.dataset.theme = theme;
   el.themeToggle.setAttribute('aria-pressed', String(theme === 'dark'));
   el.themeToggle.textContent = theme === 'dark' ? 'Light theme' : 'Dark theme';
-}
-
-/** "XMLHttpRequest" or "fetch()". */
-export function apiName(api) {
-  return api === 'fetch' ? 'fetch()' : 'XMLHttpRequest';
 }
 
 /** Shows which API the panels use. */

@@ -1,15 +1,17 @@
 //! The page's explanations are pure functions of the exchange
-//! (`static/explain.js`, `static/lab-explain.js`); their unit tests run
-//! under Node's own test runner.
+//! (`static/explain.js`, `static/explain-panels.js`, `static/lab-explain.js`,
+//! with the helpers of `static/format.js`); their unit tests run under
+//! Node's own test runner.
 //!
 //! Without `node` the test prints `SKIPPED` and passes, except under
 //! `CI=true`, where it fails: `.ci/run` installs Node.js where it is missing.
 
 use std::process::Command;
 
-const TESTS: [&str; 2] = [
+const TESTS: [&str; 3] = [
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/explain.test.mjs"),
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/lab.test.mjs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/format.test.mjs"),
 ];
 
 #[test]

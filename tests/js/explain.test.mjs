@@ -1,16 +1,13 @@
-// Unit tests of static/explain.js: one case per situation the page explains,
-// asserting what the sentence says about the cookie, the token, the error
-// and the expiry. Run by `cargo test` (tests/api/page_logic.rs) through
-// `node --test tests/js`.
+// Unit tests of static/explain.js and static/explain-panels.js: one case per
+// situation the page explains, asserting what the sentence says about the
+// cookie, the token, the error and the expiry. Run by `cargo test`
+// (tests/api/page_logic.rs) through `node --test tests/js`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { importStatic } from './static-module.mjs';
 
-// explain.js is an ES module served to the browser as is; importing its text
-// as a data: URL needs no package.json and works on any Node from 18 on.
-const source = readFileSync(new URL('../../static/explain.js', import.meta.url), 'utf8');
-const { explainExchange, explainBurst, explainCookieWrite, explainPageLoad, describePatch } =
-  await import('data:text/javascript;base64,' + Buffer.from(source).toString('base64'));
+const { explainExchange, explainPageLoad, describePatch } = await importStatic('explain.js');
+const { explainBurst, explainCookieWrite } = await importStatic('explain-panels.js');
 
 const T0 = '2026-11-28T09:00:00Z';
 const T1 = '2026-11-28T09:30:00Z';
@@ -219,4 +216,46 @@ test('a reload names the same session, a new one, or the first view', () => {
   const renewed = explainPageLoad(live(), exchange({ body: { session: live({ created_at: T2, page_views: 1 }), data: {}, cookies_received: ['session_id'] } }));
   assert.match(renewed.text, /not the session this tab saw before/);
   assert.match(renewed.text, /first page view/);
+});
+
+// The sentences beside the exchanges: the theme note, a refused cookie
+// name, the burst's summary line, the store and the countdown.
+const { explainInvalidCookieName, summarizeBurst, describeStore, describeCountdown } = await importStatic('explain-panels.js');
+
+test('the theme toggle\'s write adds what the server does with theme, only once the cookie is stored', () => {
+  const write = { name: 'theme', value: 'dark', written: 'dark', deleting: false, visibleBefore: true, received: ['session_id', 'theme'] };
+  const stored = explainCookieWrite({ ...write, visibleAfter: true, purpose: 'theme' });
+  assert.match(stored.text, /carried it.* The server reads theme when it renders the page \(data-theme on <html>\)/);
+  const typed = explainCookieWrite({ ...write, visibleAfter: true });
+  assert.doesNotMatch(typed.text, /data-theme/);
+  const dropped = explainCookieWrite({ ...write, visibleAfter: false, purpose: 'theme', received: ['session_id'] });
+  assert.doesNotMatch(dropped.text, /data-theme/);
+});
+
+test('a cookie name with a space or "=" is refused with nothing written', () => {
+  const said = explainInvalidCookieName();
+  assert.match(said.text, /Nothing was written\.$/);
+  assert.equal(said.unexpected, false);
+});
+
+test('the burst summary names what arrived, was refused and was lost', () => {
+  assert.equal(summarizeBurst({ arrived: 20, refused: 0, lost: 0 }, 20), '20 of 20 parallel updates arrived.');
+  assert.equal(summarizeBurst({ arrived: 15, refused: 3, lost: 2 }, 20), '15 of 20 parallel updates arrived; 3 refused with an error; 2 lost.');
+});
+
+test('where the session lives follows the reply\'s store', () => {
+  assert.match(describeStore('memory'), /^In this process's memory: a restart forgets it/);
+  assert.match(describeStore('redis'), /^In Redis, shared by every instance: it survives restarts/);
+  assert.equal(describeStore('carrier-pigeon'), 'In a store this page does not know: carrier-pigeon.');
+});
+
+test('the countdown: none without a live session, time left, or passed', () => {
+  assert.deepEqual(describeCountdown(null, Date.parse(T0)), { text: 'No live session known to this page, so no expiry to count down to.', seconds: null });
+  assert.equal(describeCountdown({ active: false }, Date.parse(T0)).seconds, null);
+  const left = describeCountdown(live(), Date.parse(T1) - 125000);
+  assert.equal(left.seconds, 125);
+  assert.equal(left.text, 'Expires in 2:05 (at 09:30:00 UTC) unless a request comes first.');
+  const passed = describeCountdown(live(), Date.parse(T2));
+  assert.equal(passed.seconds, 0);
+  assert.match(passed.text, /^The expiry the server last reported, 09:30:00 UTC, has passed/);
 });

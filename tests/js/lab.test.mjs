@@ -1,11 +1,14 @@
 // Unit tests of static/lab-explain.js: the lab table's columns for each
-// kind of outcome, from what the script got and what the ledger recorded.
+// kind of outcome, from what the script got and what the ledger recorded;
+// the sentence about the attacker page's forged request, from the status,
+// error code, cookie names and Sec-Fetch-Site the ledger recorded; and the
+// panel's other sentences (targets, status line, run summary).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { importStatic } from './static-module.mjs';
 
-const source = readFileSync(new URL('../../static/lab-explain.js', import.meta.url), 'utf8');
-const { explainLabRow } = await import('data:text/javascript;base64,' + Buffer.from(source).toString('base64'));
+const { explainLabRow, explainAttack, attackNotSeen, attackOpened, labTargets, labStatus, runAllSummary } =
+  await importStatic('lab-explain.js');
 
 const entry = (method, cookies, site) => ({ method, cookies_received: cookies, sec_fetch_site: site });
 const outcome = (over) => ({ target: 'port', withCredentials: true, policy: 'credentials', method: 'GET', status: 200,
@@ -65,4 +68,107 @@ test('nothing in the ledger is said as such', () => {
   const row = explainLabRow(outcome({ status: 0, requests: [] }));
   assert.equal(row.received, 'nothing arrived');
   assert.equal(row.secFetchSite, '(none)');
+});
+
+// The attacker page's forged POST, as the ledger recorded it: one case per
+// answer the server can give and per cookie situation.
+const PORT = 'http://127.0.0.1:4001';
+const SITE = 'http://localhost:4001';
+const forged = (over) => ({ method: 'POST', path: '/update-session-data', origin: PORT, sec_fetch_site: 'same-site',
+  cookies_received: ['session_id', 'theme'], status: 403, code: 'cross_origin_rejected', ...over });
+
+test('attack from another port, refused by the Origin check: session_id rode along, the Origin check stopped it', () => {
+  const text = explainAttack(PORT, forged());
+  assert.match(text, /^The forged POST from http:\/\/127\.0\.0\.1:4001 reached the server with session_id, theme \(Origin: http:\/\/127\.0\.0\.1:4001, Sec-Fetch-Site: same-site\) and was answered 403 cross_origin_rejected\./);
+  assert.match(text, /did send session_id: to SameSite=Lax a page on another port is the same site/);
+  assert.match(text, /What stopped it is the server's Origin check/);
+  assert.match(text, /Your data did not change\./);
+  assert.doesNotMatch(text, /CSRF token|Unexpected/);
+});
+
+test('attack from another site, refused by the Origin check: no session_id, and the Origin check refused it as well', () => {
+  const text = explainAttack(SITE, forged({ origin: SITE, sec_fetch_site: 'cross-site', cookies_received: [] }));
+  assert.match(text, /reached the server with no cookies \(Origin: http:\/\/localhost:4001, Sec-Fetch-Site: cross-site\)/);
+  assert.match(text, /did not send session_id: SameSite=Lax keeps it off requests from another site/);
+  assert.match(text, /Origin check refused it as well/);
+  assert.doesNotMatch(text, /What stopped it|CSRF token|Unexpected/);
+});
+
+test('attack that passed the Origin check and met no token: the CSRF token stopped it, not the Origin check', () => {
+  const text = explainAttack(PORT, forged({ code: 'csrf_token_missing' }));
+  assert.match(text, /answered 403 csrf_token_missing\./);
+  assert.match(text, /The Origin check let it through; what stopped it is the CSRF token: the forged request carried no X-CSRF-Token/);
+  assert.doesNotMatch(text, /What stopped it is the server's Origin check/);
+  assert.match(text, /Your data did not change\./);
+});
+
+test('attack with a wrong token: the CSRF token stopped it', () => {
+  const text = explainAttack(PORT, forged({ code: 'csrf_token_invalid' }));
+  assert.match(text, /what stopped it is the CSRF token: the X-CSRF-Token it carried is not the session's token/);
+  assert.doesNotMatch(text, /Origin check:/);
+});
+
+test('attack accepted with session_id: unexpected, and it says the update went into the session', () => {
+  const text = explainAttack(PORT, forged({ status: 200, code: null }));
+  assert.match(text, /answered 200\./);
+  assert.match(text, /Unexpected: the server accepted it, so the attacker's update went into the session your session_id names/);
+  assert.doesNotMatch(text, /did not change|stopped it/);
+});
+
+test('attack accepted without session_id: unexpected, but only a session of its own was made', () => {
+  const text = explainAttack(SITE, forged({ status: 200, code: null, cookies_received: [], sec_fetch_site: null, origin: null }));
+  assert.match(text, /with no cookies \(Origin: none, Sec-Fetch-Site: none\)/);
+  assert.match(text, /^.*The browser did not send session_id\. /);
+  assert.match(text, /Unexpected: the server accepted it; without a session cookie there was no session to forge against, so it started a session of its own, and yours did not change\./);
+});
+
+test('attack refused for another reason names that code and neither defence', () => {
+  const text = explainAttack(PORT, forged({ status: 415, code: 'unsupported_media_type' }));
+  assert.match(text, /answered 415 unsupported_media_type\./);
+  assert.match(text, /refused it \(unsupported_media_type\), though neither by the Origin check nor by the CSRF token/);
+});
+
+test('attack whose session_id rode along on a cross-site request is flagged', () => {
+  const text = explainAttack(SITE, forged({ sec_fetch_site: 'cross-site' }));
+  assert.match(text, /Unexpected: the browser sent session_id on a request it marked cross-site/);
+});
+
+test('attack from the same site without session_id says the browser held none', () => {
+  const text = explainAttack(PORT, forged({ cookies_received: ['theme'] }));
+  assert.match(text, /did not send session_id, although SameSite=Lax lets it ride along on a same-site request: it held none/);
+  assert.match(text, /Origin check refused it as well/);
+});
+
+test('attack whose ledger entry has no status does not invent an answer', () => {
+  const text = explainAttack(PORT, forged({ status: undefined, code: undefined }));
+  assert.match(text, /and the ledger does not say how it was answered\./);
+  assert.doesNotMatch(text, /stopped|refused|accepted|did not change/);
+});
+
+test('while and after watching for the attack', () => {
+  assert.equal(attackOpened(PORT), 'Opened http://127.0.0.1:4001 in a new tab: press its button, then come back. Watching the ledger…');
+  assert.equal(attackNotSeen(PORT, 120000), 'No forged request from http://127.0.0.1:4001 reached the server within two minutes.');
+  assert.equal(attackNotSeen(PORT, 60000), 'No forged request from http://127.0.0.1:4001 reached the server within one minute.');
+  assert.equal(attackNotSeen(PORT, 5000), 'No forged request from http://127.0.0.1:4001 reached the server within 5 seconds.');
+});
+
+test('lab targets: off, from 127.0.0.1, from localhost, from another name, from an IPv6 literal', () => {
+  const off = labTargets('off', '127.0.0.1', '3000');
+  assert.deepEqual([off.port, off.site], [null, null]);
+  assert.match(off.why, /--lab-port off/);
+  assert.equal(labTargets(null, '127.0.0.1', '3000').port, null);
+  assert.deepEqual(labTargets('4001', '127.0.0.1', '3000'), { port: PORT, site: SITE, why: '' });
+  assert.deepEqual(labTargets('4001', 'localhost', '3000'), { port: SITE, site: PORT, why: '' });
+  const alias = labTargets('4001', 'demo.test', '3000');
+  assert.equal(alias.port, 'http://demo.test:4001');
+  assert.equal(alias.site, null);
+  assert.match(alias.why, /not available from demo\.test.*http:\/\/127\.0\.0\.1:3000\/ or http:\/\/localhost:3000\//);
+  assert.equal(labTargets('4001', '::1', '3000').port, 'http://[::1]:4001');
+});
+
+test('lab status and the run summary say what runs and what was skipped', () => {
+  assert.equal(labStatus({ port: PORT, site: SITE, why: '' }), 'The lab listens on ' + PORT + ' and, as another site, ' + SITE + '.');
+  assert.equal(labStatus({ port: 'http://demo.test:4001', site: null, why: 'Another site is not available.' }), 'Another site is not available.');
+  assert.equal(runAllSummary(24, 24, ''), '24 combinations done.');
+  assert.equal(runAllSummary(12, 24, 'Why.'), '12 combinations done; 12 skipped. Why.');
 });
