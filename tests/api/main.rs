@@ -1,5 +1,6 @@
 //! Integration tests: the app over real HTTP, as a browser or curl sees it.
 
+mod architecture;
 mod bad_input;
 mod browser;
 mod browser_lab;
@@ -19,6 +20,7 @@ mod redis_server;
 mod redis_store;
 mod replies;
 mod rfc7396;
+mod self_contained;
 mod slow_clients;
 mod store_bound;
 mod walkthrough;
