@@ -20,13 +20,15 @@
 //! axum boxes each layer it is given around every route, and clones it per
 //! request: so each route gets its whole stack in one `layer` call.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post, MethodRouter};
+use axum::extract::{DefaultBodyLimit, FromRef, Request};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, MethodRouter, Route};
 use axum::{middleware, Router};
-use tower::util::{option_layer, MapResponseLayer};
-use tower::ServiceBuilder;
+use tower::util::MapResponseLayer;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::compression::CompressionLayer;
 
 use crate::config::Config;
@@ -40,30 +42,24 @@ use crate::security::ResponseHeaders;
 use crate::session::SessionLayer;
 use crate::store::AppStore;
 
-/// What the handlers read from the app: the instance, the page's settings
-/// and the store (for readiness).
+/// What the session routes' handlers read: the instance and the page's
+/// settings. Kept this small on purpose: axum clones a route's state for
+/// every request.
 #[derive(Clone)]
-struct AppState {
+struct SessionRoutes {
     served_by: ServedBy,
     page: page::PageSettings,
-    store: AppStore,
 }
 
-impl FromRef<AppState> for ServedBy {
-    fn from_ref(state: &AppState) -> Self {
+impl FromRef<SessionRoutes> for ServedBy {
+    fn from_ref(state: &SessionRoutes) -> Self {
         state.served_by.clone()
     }
 }
 
-impl FromRef<AppState> for page::PageSettings {
-    fn from_ref(state: &AppState) -> Self {
+impl FromRef<SessionRoutes> for page::PageSettings {
+    fn from_ref(state: &SessionRoutes) -> Self {
         state.page
-    }
-}
-
-impl FromRef<AppState> for AppStore {
-    fn from_ref(state: &AppState) -> Self {
-        state.store.clone()
     }
 }
 
@@ -98,42 +94,30 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         config.secure_cookies,
         served_by.clone(),
     );
-    let recorder = lab.map(|lab| RecordProbes::new(lab.ledger.clone()));
-    // A session route's whole stack; `sessions` says whether it only reads.
-    let session_route = |route: MethodRouter<AppState>, sessions: SessionLayer| {
-        route.fallback(error::method_not_allowed).layer(
-            shared_layers()
-                .layer(option_layer(recorder.clone()))
-                .layer(sessions)
-                .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES)),
-        )
-    };
-    let reads = sessions.read_only();
-    let state = AppState {
+    let state = SessionRoutes {
         served_by,
         page: page::PageSettings {
             lab_port: lab.map(|lab| lab.port),
         },
-        store,
     };
-    let session_routes = Router::new()
-        .route("/", session_route(get(page::index), sessions.clone()))
-        .route(
-            "/get-session-data",
-            session_route(get(session_api::get_session_data), reads),
-        )
-        .route(
-            "/update-session-data",
-            session_route(post(session_api::update_session_data), sessions.clone()),
-        )
-        .route(
-            "/regenerate-session",
-            session_route(post(session_api::regenerate_session), sessions.clone()),
-        )
-        .route(
-            "/clear-session",
-            session_route(post(session_api::clear_session), sessions),
-        );
+    let limit = DefaultBodyLimit::max(limits::MAX_BODY_BYTES);
+    // With the lab, its recorder sits between the shared layers and the
+    // session layer; without it, nothing does (no layer that would only
+    // pass requests on).
+    let session_routes = match lab {
+        Some(lab) => {
+            let recorder = RecordProbes::new(lab.ledger.clone());
+            session_routes(sessions, |sessions| {
+                shared_layers()
+                    .layer(recorder.clone())
+                    .layer(sessions)
+                    .layer(limit)
+            })
+        }
+        None => session_routes(sessions, |sessions| {
+            shared_layers().layer(sessions).layer(limit)
+        }),
+    };
 
     let other_routes = Router::new()
         .route("/healthz", get(health::healthz))
@@ -149,7 +133,7 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         );
     #[cfg(feature = "bench-ceiling")]
     let other_routes = other_routes.route("/bench/ceiling", get(crate::bench_ceiling::ceiling));
-    let mut other_routes = other_routes.with_state(state.clone());
+    let mut other_routes = other_routes.with_state(store);
     if let Some(lab) = lab {
         other_routes = other_routes.merge(lab::ledger_routes(lab.ledger.clone()));
     }
@@ -159,4 +143,43 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         .layer(shared_layers());
 
     session_routes.with_state(state).merge(other_routes)
+}
+
+/// The session routes, each with its whole stack from `stack` in one
+/// `layer` call; the stack is given the session layer that fits the route
+/// (`read_only` where the route only reads). Wrong methods get the JSON
+/// `405` through the same stack.
+fn session_routes<L>(
+    sessions: SessionLayer,
+    stack: impl Fn(SessionLayer) -> L,
+) -> Router<SessionRoutes>
+where
+    L: Layer<Route> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as Service<Request>>::Future: Send + 'static,
+{
+    let route = |method_router: MethodRouter<SessionRoutes>, sessions: SessionLayer| {
+        method_router
+            .fallback(error::method_not_allowed)
+            .layer(stack(sessions))
+    };
+    Router::new()
+        .route("/", route(get(page::index), sessions.clone()))
+        .route(
+            "/get-session-data",
+            route(get(session_api::get_session_data), sessions.read_only()),
+        )
+        .route(
+            "/update-session-data",
+            route(post(session_api::update_session_data), sessions.clone()),
+        )
+        .route(
+            "/regenerate-session",
+            route(post(session_api::regenerate_session), sessions.clone()),
+        )
+        .route(
+            "/clear-session",
+            route(post(session_api::clear_session), sessions),
+        )
 }

@@ -89,7 +89,18 @@ fn values_are_valid(value: &Value) -> bool {
 /// limit it would break. The data passed in is never changed, so a refused
 /// update leaves the session exactly as it was.
 pub fn apply_patch(data: &Data, patch: Data) -> Result<Data, AppError> {
-    let mut document = Value::Object(data.clone());
+    let mut merged = data.clone();
+    merge_patch(&mut merged, patch)?;
+    Ok(merged)
+}
+
+/// Applies a patch to `data` in place, then checks the limits: `Err` names
+/// the limit the merged data breaks, and `data` then holds that refused
+/// result. For a caller that owns its copy and throws it away on a refusal
+/// (a request's session state, which is then never saved): it saves the
+/// copy [`apply_patch`] makes.
+pub fn merge_patch(data: &mut Data, patch: Data) -> Result<(), AppError> {
+    let mut document = Value::Object(std::mem::take(data));
     json_patch::merge(&mut document, &Value::Object(patch));
     let Value::Object(merged) = document else {
         // A merge of an object into an object is always an object.
@@ -97,14 +108,15 @@ pub fn apply_patch(data: &Data, patch: Data) -> Result<Data, AppError> {
             "merge patch produced a non-object".into(),
         ));
     };
-    if merged.len() > limits::MAX_TOP_LEVEL_KEYS {
-        return Err(AppError::TooManyKeys(merged.len()));
+    *data = merged;
+    if data.len() > limits::MAX_TOP_LEVEL_KEYS {
+        return Err(AppError::TooManyKeys(data.len()));
     }
-    let size = serialized_len(&merged);
+    let size = serialized_len(data);
     if size > limits::MAX_DATA_BYTES {
         return Err(AppError::SessionTooLarge(size));
     }
-    Ok(merged)
+    Ok(())
 }
 
 /// The length of a value's JSON, counted without building the string.

@@ -184,9 +184,16 @@ impl AppSession {
     /// Applies a merge patch to the data, creating the session if there is
     /// none. A patch that would break a limit changes nothing.
     pub async fn apply_patch(&mut self, patch: Data) -> Result<(), AppError> {
-        let current = self.state.as_ref().map(|state| &state.data);
-        let merged = patch::apply_patch(current.unwrap_or(&Data::new()), patch)?;
-        self.state_or_new().data = merged;
+        // Merged in place, without a copy: this state is the request's own,
+        // and a refused patch returns before `write`, so the stored session
+        // stays exactly as it was (its data here is then left taken).
+        let mut data = self
+            .state
+            .as_mut()
+            .map(|state| std::mem::take(&mut state.data))
+            .unwrap_or_default();
+        patch::merge_patch(&mut data, patch)?;
+        self.state_or_new().data = data;
         self.write().await
     }
 

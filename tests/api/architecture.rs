@@ -159,9 +159,13 @@ fn the_top_level_modules_import_each_other_without_a_cycle() {
 fn the_session_layer_never_imports_the_lab() {
     let graph = module_graph();
 
-    for low in ["session", "store", "security", "error", "cookies", "instance"] {
+    for low in [
+        "session", "store", "security", "error", "cookies", "instance",
+    ] {
         assert!(
-            !graph.get(low).is_some_and(|imports| imports.contains("lab")),
+            !graph
+                .get(low)
+                .is_some_and(|imports| imports.contains("lab")),
             "{low} imports the lab: {:?}",
             graph[low]
         );

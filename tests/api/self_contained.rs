@@ -62,7 +62,12 @@ fn start_command(binary: &Path, cwd: &Path) -> Command {
     let mut command = if can_hide {
         println!("the source tree is hidden from the binary (tmpfs over {MANIFEST_DIR})");
         let mut command = Command::new("unshare");
-        command.args(["-m", "sh", "-c", r#"mount -t tmpfs tmpfs "$1" && shift && exec "$@""#]);
+        command.args([
+            "-m",
+            "sh",
+            "-c",
+            r#"mount -t tmpfs tmpfs "$1" && shift && exec "$@""#,
+        ]);
         command.args(["hide", MANIFEST_DIR]).arg(binary);
         command
     } else {
@@ -164,7 +169,11 @@ async fn a_copied_release_binary_serves_the_page_and_every_asset_from_anywhere()
     let _ = std::fs::remove_dir_all(&elsewhere);
 
     println!("served by the copy: {page:?} and on the lab {lab_page:?}");
-    for asset in ["/static/app.js", "/static/style.css", "/static/transport.js"] {
+    for asset in [
+        "/static/app.js",
+        "/static/style.css",
+        "/static/transport.js",
+    ] {
         assert!(page.contains(asset), "{asset} not named: {page:?}");
     }
     assert!(lab_page.contains("/static/lab.js"), "{lab_page:?}");
