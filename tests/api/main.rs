@@ -11,6 +11,7 @@ mod endpoints;
 mod headers;
 mod helpers;
 mod hostile_cookies;
+mod keep_alive;
 mod lab;
 mod lifecycle;
 mod page_logic;
