@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use ajax_sessions::config::LabPort;
 use ajax_sessions::lab::{self, AllowList, LabLink, Ledger};
-use ajax_sessions::server::{raise_open_file_limit, serve, HEAD_TIMEOUT};
+use ajax_sessions::server::{raise_open_file_limit, serve, Timeouts};
 use ajax_sessions::{app_with_lab, open_store, Config};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -64,6 +64,7 @@ async fn main() -> ExitCode {
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     };
+    let timeouts = Timeouts::new(config.keep_alive_timeout());
     let ledger = Ledger::default();
     let lab_link = lab_listener.as_ref().map(|(_, lab_address)| LabLink {
         port: lab_address.port(),
@@ -75,13 +76,13 @@ async fn main() -> ExitCode {
         let allow = AllowList::for_main(config.host, address.port());
         let instance = config.instance.clone().unwrap_or_default();
         let lab_app = lab::app(store, ledger, allow, &instance);
-        tokio::spawn(serve(listener, lab_app, HEAD_TIMEOUT, until_stopped()))
+        tokio::spawn(serve(listener, lab_app, timeouts, until_stopped()))
     });
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
     });
-    serve(listener, main_app, HEAD_TIMEOUT, until_stopped()).await;
+    serve(listener, main_app, timeouts, until_stopped()).await;
     if let Some(lab_server) = lab_server {
         let _ = lab_server.await;
     }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ajax_sessions::server::{raise_open_file_limit, serve};
+use ajax_sessions::server::{raise_open_file_limit, serve, Timeouts};
 use ajax_sessions::{app, Config};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -14,10 +14,14 @@ async fn serve_with_head_timeout(head_timeout: Duration) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address").to_string();
     let router = app(&Config::default());
+    let timeouts = Timeouts {
+        head: head_timeout,
+        keep_alive: Duration::from_secs(75),
+    };
     tokio::spawn(serve(
         listener,
         router,
-        head_timeout,
+        timeouts,
         std::future::pending::<()>(),
     ));
     address
