@@ -157,6 +157,8 @@ fn help_names_every_option_and_its_variable() {
         "INSTANCE_NAME",
         "--lab-port",
         "LAB_PORT",
+        "--keep-alive-timeout",
+        "KEEP_ALIVE_TIMEOUT",
     ] {
         assert!(help.contains(word), "{word} in:\n{help}");
     }
@@ -172,6 +174,10 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
         &["--store", "postgres://x"][..],
         &["--instance", "has space"][..],
         &["--lab-port", "on"][..],
+        &["--keep-alive-timeout", "0"][..],
+        &["--keep-alive-timeout", "-5"][..],
+        &["--keep-alive-timeout", "1.5"][..],
+        &["--keep-alive-timeout", "soon"][..],
         &["--no-such-flag"][..],
     ] {
         let output = Command::new(BINARY).args(args).output().expect("run");
@@ -184,12 +190,16 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
 
 #[test]
 fn a_bad_environment_value_exits_non_zero() {
-    let output = Command::new(BINARY)
-        .env("PORT", "http")
-        .output()
-        .expect("run");
+    for (variable, value) in [("PORT", "http"), ("KEEP_ALIVE_TIMEOUT", "0")] {
+        let output = Command::new(BINARY)
+            .env(variable, value)
+            .output()
+            .expect("run");
 
-    assert!(!output.status.success());
+        assert!(!output.status.success(), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
 }
 
 #[tokio::test]

@@ -260,6 +260,14 @@ fn head_only_answers(cookie: &str) -> Vec<LateBody> {
             &vec![b' '; 20 * 1024],
             413,
         ),
+        // Far over the limit: not worth reading, so the answer must say
+        // `Connection: close`.
+        post(
+            "/update-session-data",
+            "\r\nContent-Type: application/json",
+            &vec![b' '; 256 * 1024],
+            413,
+        ),
     ];
     cases.push(LateBody {
         route: "/get-session-data",
