@@ -76,12 +76,6 @@ impl Server {
         self.child.as_ref().map_or(0, Child::id)
     }
 
-    /// Sends SIGTERM and waits, at most ten seconds, for the exit.
-    pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("a running server");
-        stop_with_sigterm(&mut child)
-    }
-
     /// Waits, at most `limit`, for an exit that a signal already asked for.
     pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + limit;

@@ -14,6 +14,7 @@ mod hostile_cookies;
 mod keep_alive;
 mod lab;
 mod lifecycle;
+mod nginx;
 mod page_logic;
 mod properties;
 mod redis_server;
