@@ -176,6 +176,11 @@ impl<T> ClockedIo<T> {
         }
     }
 
+    /// The stream, for closing it.
+    pub(super) fn into_inner(self) -> T {
+        self.io
+    }
+
     /// True when `deadline` has passed; otherwise the timer wakes the task
     /// at `deadline`.
     fn passed(&mut self, deadline: Instant, cx: &mut Context<'_>) -> bool {

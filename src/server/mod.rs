@@ -119,18 +119,58 @@ fn serve_connection(
     let _ = stream.set_nodelay(true);
     let clock = Arc::new(ConnectionClock::new(timeouts));
     let io = TokioIo::new(ClockedIo::new(stream, clock.clone()));
-    let connection = http.serve_connection(io, AppService::new(app, clock.clone()));
+    let connection = http
+        .serve_connection(io, AppService::new(app, clock.clone()))
+        .without_shutdown();
     async move {
-        tokio::pin!(connection);
-        // A client that vanishes or times out ends its own connection;
-        // nothing to report.
+        let life = async move {
+            // A client that vanishes or breaks the protocol ends its own
+            // connection; nothing to report.
+            if let Ok(parts) = connection.await {
+                close_lingering(parts.io.into_inner().into_inner()).await;
+            }
+        };
+        tokio::pin!(life);
         tokio::select! {
-            _ = connection.as_mut() => return,
+            () = life.as_mut() => return,
             _ = drain.wait_for(|draining| *draining) => {}
         }
         clock.begin_drain();
-        let _ = tokio::time::timeout(SHUTDOWN_LIMIT, connection).await;
+        let _ = tokio::time::timeout(SHUTDOWN_LIMIT, life).await;
     }
+}
+
+/// How long, and how many bytes, a closing connection still reads.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// Closes a connection so that the client can read the last answer on it.
+///
+/// A socket closed while the client's bytes are still arriving (the rest
+/// of a body too large to read, say, after a `413` with `Connection:
+/// close`) answers them with a reset, and a reset can destroy the answer
+/// before the client has read it: nginx then reports "Broken pipe while
+/// sending request to upstream" and answers 502 instead of the 413. So the
+/// server sends its end of stream first and reads and discards what still
+/// comes, until the client closes too, for [`LINGER_TIME`] and
+/// [`LINGER_BYTES`] at most, as nginx and Apache do ("lingering close").
+async fn close_lingering(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut discard = [0u8; 8192];
+    let mut left = LINGER_BYTES;
+    let drain = async {
+        while left > 0 {
+            match stream.read(&mut discard).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => left = left.saturating_sub(read),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
 
 /// Raises the soft limit on open files to the hard limit, so that the

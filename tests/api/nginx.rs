@@ -531,3 +531,35 @@ async fn restarting_both_instances_one_after_the_other_under_load_loses_no_updat
     assert_eq!(tally.lost, 0, "{tally:?}");
     assert_eq!(tally.server_errors + tally.failures, 0, "{tally:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_too_large_for_the_app_gets_its_413_through_nginx_never_a_502() {
+    let test = "a_body_too_large_for_the_app_gets_its_413_through_nginx_never_a_502";
+    let Some(stack) = Stack::start_or_skip(test) else {
+        return;
+    };
+    // Well over the app's 16 KiB, well under nginx's own 1 MiB limit: nginx
+    // passes it on, and the app answers before it has all arrived.
+    let body = vec![b' '; 300 * 1024];
+    let client = reqwest::Client::new();
+
+    let mut statuses = BTreeMap::<u16, u32>::new();
+    for _ in 0..30 {
+        let reply = client
+            .post(format!("{}/update-session-data", stack.nginx.base()))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("an answer");
+        *statuses.entry(reply.status().as_u16()).or_default() += 1;
+    }
+
+    println!("30 bodies of 300 KiB through nginx: {statuses:?}");
+    assert_eq!(
+        statuses,
+        BTreeMap::from([(413, 30)]),
+        "{}",
+        stack.nginx.error_log()
+    );
+}
