@@ -33,6 +33,9 @@ pub(super) const SHUTDOWN_IDLE_GRACE: Duration = Duration::from_secs(2);
 /// Where a connection stands, and since when.
 #[derive(Clone, Copy, Debug)]
 enum Phase {
+    /// A new connection that has sent nothing yet: its first head counts
+    /// from the connection's start.
+    Opened { since: Instant },
     /// A request head is arriving: the connection's first one counts from
     /// the connection's start, every later one from its first byte.
     Head { since: Instant },
@@ -63,7 +66,7 @@ impl ConnectionClock {
         Self {
             timeouts,
             state: Mutex::new(State {
-                phase: Phase::Head {
+                phase: Phase::Opened {
                     since: Instant::now(),
                 },
                 draining: None,
@@ -87,7 +90,7 @@ impl ConnectionClock {
     pub(super) fn head_complete(&self) -> Instant {
         let mut state = self.state();
         let began = match state.phase {
-            Phase::Head { since } => since,
+            Phase::Opened { since } | Phase::Head { since } => since,
             // A request that was already buffered behind the last one.
             Phase::Serving | Phase::Idle { .. } => Instant::now(),
         };
@@ -128,10 +131,14 @@ impl ConnectionClock {
     /// Bytes arrived: on an idle connection they begin the next head.
     fn bytes_arrived(&self) {
         let mut state = self.state();
-        if let Phase::Idle { .. } = state.phase {
-            state.phase = Phase::Head {
-                since: Instant::now(),
-            };
+        match state.phase {
+            Phase::Opened { since } => state.phase = Phase::Head { since },
+            Phase::Idle { .. } => {
+                state.phase = Phase::Head {
+                    since: Instant::now(),
+                };
+            }
+            Phase::Head { .. } | Phase::Serving => {}
         }
     }
 
@@ -142,16 +149,17 @@ impl ConnectionClock {
         if !state.reader.as_ref().is_some_and(|w| w.will_wake(waker)) {
             state.reader = Some(waker.clone());
         }
+        // A connection waiting for a request with nothing of it yet
+        // closes during shutdown once it has waited the grace.
+        let waiting = |since: Instant, end: Instant| match state.draining {
+            None => end,
+            Some(began) => end.min((since + SHUTDOWN_IDLE_GRACE).max(began)),
+        };
         match state.phase {
+            Phase::Opened { since } => Some(waiting(since, since + self.timeouts.head)),
             Phase::Head { since } => Some(since + self.timeouts.head),
             Phase::Serving => None,
-            Phase::Idle { since } => {
-                let idle_end = since + self.timeouts.keep_alive;
-                Some(match state.draining {
-                    None => idle_end,
-                    Some(began) => idle_end.min((since + SHUTDOWN_IDLE_GRACE).max(began)),
-                })
-            }
+            Phase::Idle { since } => Some(waiting(since, since + self.timeouts.keep_alive)),
         }
     }
 }

@@ -404,6 +404,8 @@ async fn sigterm_finishes_requests_in_flight_and_tells_late_ones_the_connection_
     );
     busy.send(head.as_bytes()).await.expect("head");
     busy.send(&body[..5]).await.expect("half the body");
+    // A connection opened and never used, as a browser's preconnect.
+    let mut unused = RawConnection::open(&address).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let signalled = Instant::now();
@@ -417,6 +419,8 @@ async fn sigterm_finishes_requests_in_flight_and_tells_late_ones_the_connection_
     let late = idle.get_healthz().await;
     busy.send(&body[5..]).await.expect("the rest of the body");
     let finished = busy.read_response().await;
+    let unused_closed = unused.closed_within(Duration::from_secs(5)).await;
+    let unused_closed_after = signalled.elapsed();
     let exited = server.wait_for_exit(Duration::from_secs(10).saturating_sub(signalled.elapsed()));
 
     assert!(new_connection.is_err(), "no longer accepting");
@@ -426,6 +430,11 @@ async fn sigterm_finishes_requests_in_flight_and_tells_late_ones_the_connection_
     let finished = finished.expect("the update in flight finishes");
     assert_eq!(finished.status, 200);
     assert!(finished.says_close());
+    assert!(unused_closed.is_some(), "an unused connection is closed");
+    assert!(
+        unused_closed_after < Duration::from_secs(3),
+        "{unused_closed_after:?}"
+    );
     let exited = exited.expect("exit within 10 s of SIGTERM");
     assert!(exited.success(), "{exited:?}");
     println!("exited {:?} after SIGTERM", signalled.elapsed());
