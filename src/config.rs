@@ -54,6 +54,16 @@ pub struct Config {
     /// default: the bound HOST:PORT.
     #[arg(long, env = "INSTANCE_NAME", value_parser = parse_instance)]
     pub instance: Option<String>,
+
+    /// Seconds an idle keep-alive connection stays open between requests;
+    /// keep it above the idle timeout of the proxy in front (nginx: 60).
+    #[arg(
+        long,
+        env = "KEEP_ALIVE_TIMEOUT",
+        default_value_t = 75,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub keep_alive_timeout: u64,
 }
 
 /// The lab's port, or none (`--lab-port off`).
@@ -141,6 +151,11 @@ impl Config {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout)
     }
+
+    /// The keep-alive timeout as a `Duration`.
+    pub fn keep_alive_timeout(&self) -> Duration {
+        Duration::from_secs(self.keep_alive_timeout)
+    }
 }
 
 impl Default for Config {
@@ -155,6 +170,7 @@ impl Default for Config {
             lab_port: LabPort::Port(3001),
             store: StoreChoice::Memory,
             instance: None,
+            keep_alive_timeout: 75,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! [`Application::build`] does everything that can fail at start (open the
 //! store, bind the main listener and the lab's) and prints nothing; `main`
 //! and the tests both call it, so the server a test talks to is the real
-//! one, head timeout included. [`Application::run_until_stopped`] serves
+//! one, its timeouts included. [`Application::run_until_stopped`] serves
 //! both listeners until the shutdown future resolves, then lets the
 //! requests in flight finish.
 
@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::app::app;
 use crate::config::{Config, LabPort, StoreChoice};
 use crate::lab::{self, AllowList, LabLink, Ledger};
-use crate::server::{serve, HEAD_TIMEOUT};
+use crate::server::{serve, Timeouts};
 use crate::store::{AppStore, BoundedStore, RedisStore};
 
 /// How long the store may take to answer at start before the app gives up.
@@ -29,7 +29,7 @@ pub struct Application {
     main: Bound,
     lab: Option<Bound>,
     store: AppStore,
-    head_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 /// A bound listener and the app it will serve.
@@ -78,7 +78,7 @@ impl Application {
             main,
             lab,
             store,
-            head_timeout: HEAD_TIMEOUT,
+            timeouts: Timeouts::new(config.keep_alive_timeout()),
         })
     }
 
@@ -97,15 +97,16 @@ impl Application {
         &self.store
     }
 
-    /// Shortens the request-head deadline ([`HEAD_TIMEOUT`]), so a test of
-    /// slow clients need not wait ten seconds.
+    /// Shortens the request-head deadline ([`crate::server::HEAD_TIMEOUT`]),
+    /// so a test of slow clients need not wait ten seconds.
     pub fn with_head_timeout(mut self, head_timeout: Duration) -> Self {
-        self.head_timeout = head_timeout;
+        self.timeouts.head = head_timeout;
         self
     }
 
     /// Serves both listeners until `shutdown` resolves; each then stops
-    /// accepting and lets its requests in flight finish.
+    /// accepting, lets its requests in flight finish and answers what still
+    /// arrives with `Connection: close` (`server/mod.rs` says how long it waits).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let (stop, stopped) = watch::channel(false);
         let until_stopped = move || {
@@ -114,20 +115,15 @@ impl Application {
                 let _ = stopped.wait_for(|stop| *stop).await;
             }
         };
-        let lab_server = self.lab.map(|lab| {
-            tokio::spawn(serve(
-                lab.listener,
-                lab.app,
-                self.head_timeout,
-                until_stopped(),
-            ))
-        });
+        let lab_server = self
+            .lab
+            .map(|lab| tokio::spawn(serve(lab.listener, lab.app, self.timeouts, until_stopped())));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop.send(true);
         });
         let main = self.main;
-        serve(main.listener, main.app, self.head_timeout, until_stopped()).await;
+        serve(main.listener, main.app, self.timeouts, until_stopped()).await;
         if let Some(lab_server) = lab_server {
             let _ = lab_server.await;
         }

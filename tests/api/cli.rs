@@ -12,7 +12,7 @@ fn start_server(rust_log: &str) -> (Child, String) {
     start_server_with(&[], rust_log)
 }
 
-/// [`start_server`] with more options.
+/// [`start_server`] with more options. Without `--port`, the OS picks one.
 pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
     // Every test server names its lab port: the default (3001) is fixed,
     // and tests run side by side.
@@ -21,8 +21,13 @@ pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
     } else {
         &["--lab-port", "off"][..]
     };
+    let port = if args.contains(&"--port") {
+        &[][..]
+    } else {
+        &["--port", "0"][..]
+    };
     let mut child = Command::new(BINARY)
-        .args(["--port", "0"])
+        .args(port)
         .args(lab)
         .args(args)
         .env("RUST_LOG", rust_log)
@@ -40,6 +45,61 @@ pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
         .unwrap_or_else(|| panic!("unexpected first line: {line}"))
         .to_owned();
     (child, base)
+}
+
+/// The binary, running; killed (SIGKILL) if the test ends without stopping it.
+pub struct Server {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT`, as the `listening on` line gave it.
+    pub address: String,
+}
+
+impl Server {
+    /// Starts the binary with `args` (logging off: nobody reads its stderr,
+    /// and a full pipe would block it).
+    pub fn start(args: &[&str]) -> Self {
+        let (child, base) = start_server_with(args, "off");
+        let address = base.trim_start_matches("http://").to_owned();
+        Self {
+            child: Some(child),
+            address,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Waits, at most `limit`, for an exit that a signal already asked for.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Sends SIGTERM and waits, at most ten seconds, for the exit.
@@ -91,6 +151,8 @@ fn help_names_every_option_and_its_variable() {
         "INSTANCE_NAME",
         "--lab-port",
         "LAB_PORT",
+        "--keep-alive-timeout",
+        "KEEP_ALIVE_TIMEOUT",
     ] {
         assert!(help.contains(word), "{word} in:\n{help}");
     }
@@ -106,6 +168,10 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
         &["--store", "postgres://x"][..],
         &["--instance", "has space"][..],
         &["--lab-port", "on"][..],
+        &["--keep-alive-timeout", "0"][..],
+        &["--keep-alive-timeout", "-5"][..],
+        &["--keep-alive-timeout", "1.5"][..],
+        &["--keep-alive-timeout", "soon"][..],
         &["--no-such-flag"][..],
     ] {
         let output = Command::new(BINARY).args(args).output().expect("run");
@@ -118,12 +184,16 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
 
 #[test]
 fn a_bad_environment_value_exits_non_zero() {
-    let output = Command::new(BINARY)
-        .env("PORT", "http")
-        .output()
-        .expect("run");
+    for (variable, value) in [("PORT", "http"), ("KEEP_ALIVE_TIMEOUT", "0")] {
+        let output = Command::new(BINARY)
+            .env(variable, value)
+            .output()
+            .expect("run");
 
-    assert!(!output.status.success());
+        assert!(!output.status.success(), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
 }
 
 #[tokio::test]
