@@ -177,15 +177,9 @@ PY
 )"
 
 # The page's bytes over the wire, as a browser fetches it (asking for gzip,
-# which the static files get), and uncompressed.
-PAGE_BYTES=0
-PAGE_RAW=0
-for path in / /static/style.css /static/app.js /static/transport.js /static/view.js /static/explain.js /static/lab-panel.js /static/lab-explain.js; do
-  size="$(curl -s --compressed -o /dev/null -w '%{size_download}' "$RSS_URL$path")"
-  raw="$(curl -s -o /dev/null -w '%{size_download}' "$RSS_URL$path")"
-  PAGE_BYTES=$((PAGE_BYTES + size))
-  PAGE_RAW=$((PAGE_RAW + raw))
-done
+# which the static files get), and uncompressed: the page and every asset
+# it loads, found by following its links and imports.
+read -r PAGE_BYTES PAGE_RAW PAGE_FILES < <(python3 bench/page_bytes.py "$RSS_URL")
 
 # --- The Redis store and its peer -------------------------------------
 for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -275,10 +269,10 @@ PY
 redis_memory "$RAPP_URL" >"$WORK/rapp_memory.txt"
 redis_memory "$EXPRESS_URL" >"$WORK/express_memory.txt"
 
-python3 - "$WORK" "$STARTUP_MS" "$PAGE_BYTES" "$ROUNDS" "$PAGE_RAW" <<'PY'
+python3 - "$WORK" "$STARTUP_MS" "$PAGE_BYTES" "$ROUNDS" "$PAGE_RAW" "$PAGE_FILES" <<'PY'
 import statistics, sys
 work, startup_ms, page_bytes, rounds = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-page_raw = int(sys.argv[5])
+page_raw, page_files = int(sys.argv[5]), int(sys.argv[6])
 def rows(name):
     return [list(map(float, line.split())) for line in open(f"{work}/{name}.txt")]
 def medians(name):
@@ -310,7 +304,7 @@ for label, name in (("a/c", "get"), ("b/c", "post")):
 print()
 print(f"RSS per session: {per_session:,.0f} bytes ({int(before):,} KiB -> {int(after):,} KiB over 20,000 sessions)")
 print(f"start-up to 'listening on': {startup_ms:.1f} ms")
-print(f"page (HTML + JS + CSS) over the wire: {page_bytes:,} bytes ({page_raw:,} uncompressed)")
+print(f"page (HTML + JS + CSS, {page_files} files) over the wire: {page_bytes:,} bytes ({page_raw:,} uncompressed)")
 print()
 checks = [
     (f"GET >= 0.75x ceiling ({ratio('get', 'ceiling'):.3f}x)", ratio("get", "ceiling") >= 0.75),
