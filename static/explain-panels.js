@@ -7,7 +7,7 @@
  * No DOM, no network; `node --test tests/js` checks every case.
  */
 
-import { clock, formatTime } from './format.js';
+import { clock, formatTime, shorten } from './format.js';
 import { said } from './explain.js';
 
 /** What the theme cookie is for, said once the toggle has stored it. */
@@ -102,7 +102,7 @@ export function explainCookieWrite(w) {
     return said(lines, 'Application → Cookies; Network → the next request\'s Cookie header.', unexpected);
   }
   if (w.written !== w.value) {
-    lines.push('The value went in percent-encoded, as ' + w.written + ': in a cookie, characters such as ; , = and spaces would end or split the value, so the page encodes them and decodes them when reading.');
+    lines.push('The value went in percent-encoded, as ' + shorten(w.written) + ': in a cookie, characters such as ; , = and spaces would end or split the value, so the page encodes them and decodes them when reading.');
   }
   if (w.visibleAfter) {
     lines.push('JavaScript wrote ' + w.name + ' into document.cookie, which now shows it.');
@@ -116,10 +116,10 @@ export function explainCookieWrite(w) {
     return said(lines, 'Application → Cookies shows ' + w.name + ' without the HttpOnly tick; Network → the Cookie request header.', unexpected);
   }
   if (carried === true) {
-    lines.push('The browser refused the write: document.cookie does not show ' + w.name + '=' + w.written +
+    lines.push('The browser refused the write: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
       ', yet the next request carried a cookie named ' + w.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
   } else {
-    lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + w.written +
+    lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
       (carried === false ? ', and the next request did not carry it' : '') + '. A cookie over about 4 KB, for instance, is dropped.');
     unexpected = true;
   }

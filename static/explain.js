@@ -6,7 +6,7 @@
  * pressed or touches the DOM, so `node --test tests/js` checks every case.
  */
 
-import { formatTime, parseJson, tenth } from './format.js';
+import { formatTime, parseJson, shorten, tenth } from './format.js';
 
 /** The cookie that carries the session id. */
 const SESSION_COOKIE = 'session_id';
@@ -304,7 +304,7 @@ export function describePatch(patch, dataAfter) {
       return 'null for "' + key + '" removed that key' +
         (Object.prototype.hasOwnProperty.call(data, key) ? ' — yet it is still there' : '');
     }
-    return '"' + key + '" set to ' + JSON.stringify(patch[key]);
+    return '"' + key + '" set to ' + shorten(JSON.stringify(patch[key]));
   }).join('; ');
 }
 

@@ -16,6 +16,22 @@ export function formatTime(iso) {
   return new Date(ms).toISOString().slice(11, 19) + ' UTC';
 }
 
+/** Text shown whole up to this many characters; longer text is cut. */
+const SHORT_TEXT = 80;
+
+/**
+ * Text a learner typed, as a sentence quotes it: whole when short, else its
+ * start and its length ("xxxx… (5,000 characters)"), so that a long value
+ * neither hides the sentence nor fills the screen.
+ * @param {string} text
+ * @returns {string}
+ */
+export function shorten(text) {
+  const whole = String(text);
+  if (whole.length <= SHORT_TEXT) return whole;
+  return whole.slice(0, SHORT_TEXT - 20) + '… (' + whole.length.toLocaleString('en-US') + ' characters)';
+}
+
 /**
  * Whole seconds as minutes and seconds: 125 → "2:05".
  * @param {number} seconds

@@ -4,6 +4,7 @@ mod architecture;
 mod bad_input;
 mod browser;
 mod browser_lab;
+mod browser_layout;
 mod cli;
 mod concurrency;
 mod cookie;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { formatTime, clock, tenth, apiName, parseJson, parseCookies, cookieValue, hasCookie, validCookieName } =
+const { shorten, formatTime, clock, tenth, apiName, parseJson, parseCookies, cookieValue, hasCookie, validCookieName } =
   await importStatic('format.js');
 
 test('times are shown as UTC clock times; text that is no time as it came', () => {
@@ -70,4 +70,10 @@ test('cookie names: tokens only', () => {
   assert.equal(validCookieName('two words'), false);
   assert.equal(validCookieName('a=b'), false);
   assert.equal(validCookieName('a;b'), false);
+});
+
+test('shorten: short text whole, long text cut with its length', () => {
+  assert.equal(shorten('oatmeal'), 'oatmeal');
+  assert.equal(shorten('x'.repeat(80)), 'x'.repeat(80));
+  assert.equal(shorten('x'.repeat(5000)), 'x'.repeat(60) + '… (5,000 characters)');
 });

@@ -1,0 +1,105 @@
+//! The page keeps its width whatever the learner types: a 5,000-character
+//! cookie and a long session value wrap inside their panels instead of
+//! making the page scroll sideways, at 1280 and at 360 px, and a sentence
+//! quotes a long value by its start and its length.
+
+use std::time::Duration;
+
+use fantoccini::Client;
+
+use crate::browser::{click, eval, screenshot, wait_for, Browser, TestResult};
+use crate::helpers::spawn_app;
+
+/// How far the page scrolls sideways at `width`: 0 when it fits.
+async fn sideways_scroll(client: &Client, width: u32) -> Result<i64, Box<dyn std::error::Error>> {
+    client.set_window_size(width, 1000).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let overflow = eval(
+        client,
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+    )
+    .await?;
+    Ok(overflow.as_i64().unwrap_or(i64::MAX))
+}
+
+/// Sets an input's value as a paste would, then presses `button` and waits
+/// for the request it sends to be answered.
+async fn enter_and_send(client: &Client, input: &str, value_js: &str, button: &str) -> TestResult {
+    let before = eval(
+        client,
+        "return Number(document.getElementById('log').dataset.answered || 0);",
+    )
+    .await?
+    .as_u64()
+    .unwrap_or(0);
+    eval(
+        client,
+        &format!("document.getElementById('{input}').value = {value_js}; return true;"),
+    )
+    .await?;
+    click(client, button).await?;
+    wait_for(
+        client,
+        &format!("the request of #{button}"),
+        &format!("Number(document.getElementById('log').dataset.answered || 0) > {before}"),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_values_wrap_instead_of_widening_the_page() -> TestResult {
+    let Some(browser) = Browser::start_or_skip("layout").await? else {
+        return Ok(());
+    };
+    let app = spawn_app().await;
+    let client = &browser.client;
+    let outcome = async {
+        client.goto(&app.address).await?;
+        wait_for(
+            client,
+            "the first read",
+            "document.querySelector('#explain li')",
+        )
+        .await?;
+
+        enter_and_send(client, "cookie-name", "'big'", "set-cookie").await?;
+        enter_and_send(client, "cookie-value", "'x'.repeat(5000)", "set-cookie").await?;
+        enter_and_send(
+            client,
+            "data-value",
+            "JSON.stringify('y'.repeat(300))",
+            "update",
+        )
+        .await?;
+
+        let told = eval(
+            client,
+            "return document.getElementById('explain').innerText;",
+        )
+        .await?;
+        let told = told.as_str().unwrap_or_default();
+        assert!(
+            !told.contains(&"x".repeat(200)) && told.contains("5,000 characters"),
+            "a sentence quotes the long value whole, or not at all: {}",
+            &told[..told.len().min(600)]
+        );
+        for width in [1280, 360] {
+            let overflow = sideways_scroll(client, width).await?;
+            screenshot(
+                client,
+                &browser.shots,
+                &format!("long-values-{width}.png"),
+                width,
+            )
+            .await?;
+            assert!(
+                overflow <= 0,
+                "the page scrolls {overflow} px sideways at {width} px"
+            );
+        }
+        Ok(())
+    }
+    .await;
+    browser.close().await;
+    outcome
+}
