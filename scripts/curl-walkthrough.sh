@@ -7,8 +7,11 @@
 # Each step prints what it shows, the commands, the Cookie / Set-Cookie
 # headers involved and the JSON reply, then checks the result; the script
 # stops with a non-zero exit at the first step whose result is not what it
-# says. Every command is printed exactly as it runs: paste them, in order,
-# into a shell in an empty folder and they tell the same story. Session ids
+# says. Every command is printed as you would type it, and runs as printed:
+# paste them, in order, into a shell in an empty folder and they tell the
+# same story. To show the headers and check the status, the script runs each
+# request with `-sS -o .body -D .headers -w '%{http_code}'` added (it says
+# so once, at the start). Session ids
 # and tokens are held in shell variables (ID, OLD_ID, TOKEN), so they are
 # never printed whole.
 set -euo pipefail
@@ -43,8 +46,8 @@ pretty_json() {
 }
 
 # call COOKIE-SENT CURL-COMMAND
-# Prints the command and runs exactly that text, with curl told to keep the
-# status, headers and body aside; then prints the Cookie sent, the
+# Prints the command and runs that text with curl told to keep the status,
+# headers and body aside (the options the start of the run names); then prints the Cookie sent, the
 # Set-Cookie received, the status and the JSON, and sets STATUS and BODY.
 call() {
   local cookie_sent="$1" command="$2"
@@ -64,6 +67,8 @@ READ_ID="ID=\$(awk -F '\\t' '\$6 == \"session_id\" { print \$7 }' cookies.txt)"
 READ_TOKEN="TOKEN=\$(curl -s -b cookies.txt $BASE/get-session-data | sed -n 's/.*\"csrf_token\":\"\\([^\"]*\\)\".*/\\1/p')"
 
 echo "${BOLD}ajax-sessions: cookies and sessions, told with curl against $BASE${RESET}"
+echo "Each curl request below runs with -sS -o .body -D .headers -w '%{http_code}' added, so that"
+echo "this script can show its headers and check its status; typed as printed, it prints the reply."
 curl -sSf -o /dev/null "$BASE/healthz" || fail "no server at $BASE: start it with cargo run"
 
 step "Without a cookie the server knows no session: it answers with an empty state and sets no cookie."

@@ -8,8 +8,9 @@
 # instances of the app on it, A and B, then with curl and one cookie jar:
 # creates a session on A, reads and updates it on B, restarts A and reads it
 # again, regenerates on B and shows that the old id finds nothing on A. Each
-# step prints a numbered explanation, the commands exactly as they run, the
-# X-Served-By header and the reply; the script exits non-zero at the first
+# step prints a numbered explanation, the commands as they run (each curl
+# request with -sS -o .body -D .headers -w '%{http_code}' added, said once at
+# the start), the X-Served-By header and the reply; the script exits non-zero at the first
 # step that does not behave as described, and stops every process it
 # started, by PID, on the way out.
 set -euo pipefail
@@ -105,8 +106,8 @@ stop_pid() {
   wait "$1" 2>/dev/null || true
 }
 
-# call CURL-COMMAND: prints the command and runs exactly that text, with
-# curl told to keep status, headers and body aside; then prints
+# call CURL-COMMAND: prints the command and runs that text with curl told
+# to keep status, headers and body aside (the options the start names); then prints
 # X-Served-By, any Set-Cookie (id shortened), the status and the reply.
 call() {
   printf '%s$ %s%s\n' "$DIM" "$1" "$RESET"
@@ -141,6 +142,8 @@ A="http://127.0.0.1:$A_PORT"
 B="http://127.0.0.1:$B_PORT"
 
 echo "${BOLD}ajax-sessions: one session, two instances, one Redis ($REDIS_URL)${RESET}"
+echo "Each curl request below runs with -sS -o .body -D .headers -w '%{http_code}' added, so that"
+echo "this script can show its headers and check its status."
 echo "Instance A: $A    Instance B: $B    (both: --store $REDIS_URL)"
 
 step "A POST to instance A creates the session; A stores it in Redis and sets the cookie. curl keeps it in one jar for both instances, as a browser would: cookies belong to a host, not a port."

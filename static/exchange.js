@@ -68,6 +68,7 @@ function logEntryOf(x) {
     url: x.url,
     api: x.api,
     credentialsLine: x.credentialsLine,
+    withCredentials: x.withCredentials,
     status: x.status,
     ms: x.ms,
     headersSet: headersSet,
@@ -125,9 +126,17 @@ function keepWhatTheReplySays(x) {
     state.lastStore = { store: body.store, servedBy: body.served_by };
     renderStore(state.lastStore);
   }
-  if (body && body.session && !body.error && SESSION_ENDPOINTS.indexOf(x.url.split('?')[0]) >= 0) {
+  const sessionEndpoint = SESSION_ENDPOINTS.indexOf(x.url.split('?')[0]) >= 0;
+  if (body && body.session && !body.error && sessionEndpoint) {
     if (!body.session.active) setToken('');
     state.lastSession = body.session;
+    renderSession(body);
+    renderCountdown(state.lastSession, Date.now());
+  } else if (body && body.error && body.error.code === 'no_session' && sessionEndpoint) {
+    // The server says there is no live session: the summary must stop
+    // showing one (it shows the refusal itself as the last reply).
+    setToken('');
+    state.lastSession = { active: false };
     renderSession(body);
     renderCountdown(state.lastSession, Date.now());
   }

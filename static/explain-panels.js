@@ -102,7 +102,7 @@ export function explainCookieWrite(w) {
     return said(lines, 'Application → Cookies; Network → the next request\'s Cookie header.', unexpected);
   }
   if (w.written !== w.value) {
-    lines.push('The value went in percent-encoded, as ' + shorten(w.written) + ': in a cookie, characters such as ; , = and spaces would end or split the value, so the page encodes them and decodes them when reading.');
+    lines.push('The value went in percent-encoded, as ' + shorten(w.written) + ', by encodeURIComponent: a ; would end the cookie, and RFC 6265 also leaves commas, spaces, double quotes and backslashes out of a cookie value (browsers differ on those), so the page encodes them all. document.cookie (panel 1) shows the value as stored, encoded; the page decodes it when it reads it back.');
   }
   if (w.visibleAfter) {
     lines.push('JavaScript wrote ' + w.name + ' into document.cookie, which now shows it.');
@@ -118,12 +118,21 @@ export function explainCookieWrite(w) {
   if (carried === true) {
     lines.push('The browser refused the write: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
       ', yet the next request carried a cookie named ' + w.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
-  } else {
-    lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
-      (carried === false ? ', and the next request did not carry it' : '') + '. A cookie over about 4 KB, for instance, is dropped.');
-    unexpected = true;
+    return said(lines, 'Application → Cookies: the ' + w.name + ' cookie there has the HttpOnly tick.', false);
   }
-  return said(lines, 'Application → Cookies: the ' + w.name + ' cookie there has the HttpOnly tick.', unexpected);
+  lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
+    (carried === false ? ', and the next request did not carry it' : '') + '.');
+  if (/^__(Host|Secure)-/i.test(w.name)) {
+    lines.push('A name that starts with __Host- or __Secure- promises the Secure attribute, which a page on http:// cannot set' +
+      (/^__Host-/i.test(w.name) ? ' (__Host- also needs Path=/ and no Domain)' : '') + ', so the browser refuses such a cookie here.');
+  } else {
+    const size = w.name.length + 1 + String(w.written).length;
+    lines.push(size > 4096
+      ? 'Name and value come to ' + size.toLocaleString('en-US') + ' bytes, over the 4,096 a browser keeps per cookie, so it dropped it.'
+      : 'This demo cannot tell why; devtools → Issues may say.');
+    unexpected = size <= 4096;
+  }
+  return said(lines, 'Application → Cookies: there is no ' + w.name + ' cookie.', unexpected);
 }
 
 /** "a, b" or "none". */
@@ -185,4 +194,26 @@ export function describeCountdown(session, now) {
       ? 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + ') unless a request comes first.'
       : 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request since: the server no longer has this session. The next request will show it.'
   };
+}
+
+/**
+ * What the request log says of the Cookie header, which no script sets: the
+ * browser adds it, or leaves it out, by the request's target and
+ * credentials mode.
+ * @param {string} url - a path (same origin) or a whole URL
+ * @param {boolean} withCredentials - cookies asked for (cross-origin only)
+ * @param {string} pageOrigin - the page's own origin
+ * @returns {string}
+ */
+export function cookieHeaderNote(url, withCredentials, pageOrigin) {
+  let target;
+  try {
+    target = new URL(url, pageOrigin);
+  } catch (err) {
+    target = new URL(pageOrigin);
+  }
+  if (target.origin === pageOrigin) return '(the browser adds a Cookie header by itself, with this host\'s cookies, if it holds any)';
+  if (!withCredentials) return '(no Cookie header: a cross-origin request without credentials carries no cookies)';
+  return '(credentials asked for: the browser adds the cookies it holds for the host ' + target.hostname +
+    ', whatever their port, that SameSite and its third-party rules let through)';
 }

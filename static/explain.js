@@ -106,8 +106,11 @@ export function explainPageLoad(kept, x) {
   lines.push(session.page_views === 1
     ? 'Loading the page counted the session\'s first page view.'
     : 'Loading the page counted page view ' + session.page_views + '.');
-  lines.push('A page view is a write, so it moved the expiry to ' + formatTime(session.expires_at) + ' (the idle timeout, ' +
-    session.idle_timeout_seconds + ' s, after the load) and the page\'s own response re-sent the cookie.');
+  lines.push(session.page_views === 1 && !(kept && kept.active)
+    ? 'A page view is a write: the page\'s own response (GET /) carried Set-Cookie with the session\'s id, and the session expires at ' +
+      formatTime(session.expires_at) + ' (the idle timeout, ' + session.idle_timeout_seconds + ' s, after the load) unless a request comes first.'
+    : 'A page view is a write, so it moved the expiry to ' + formatTime(session.expires_at) + ' (the idle timeout, ' +
+      session.idle_timeout_seconds + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie with a fresh Max-Age.');
   return said(lines, 'Network → the page request (/) → Response Headers → Set-Cookie; then get-session-data → Request Headers → Cookie.',
     f.sessionCookieSent === false);
 }
@@ -217,7 +220,7 @@ function expirySentences(before, session, cookieSet) {
 function explainUpdate(x, f) {
   const patch = parseJson(x.requestBody);
   const changes = describePatch(patch, x.body.data);
-  const tip = 'Network → update-session-data → Headers: Cookie and X-CSRF-Token went out, Set-Cookie came back; Payload shows the patch.';
+  const tip = headersTip('update-session-data', f) + ' Payload shows the patch.';
   const newSession = !f.tokenSent || f.tokenValue !== x.body.csrf_token;
   if (newSession) {
     const lines = [];
@@ -237,6 +240,20 @@ function explainUpdate(x, f) {
     ? 'A write moves the expiry, so Set-Cookie re-sent the cookie with a fresh Max-Age (expires ' + formatTime(f.session.expires_at) + ').'
     : 'No Set-Cookie came back, although a write moves the expiry; that is unexpected.');
   return said(lines, tip, !f.cookieSet || f.sessionCookieSent === false);
+}
+
+/**
+ * Where devtools shows this exchange's headers, naming only those that were
+ * there: Cookie if a session_id went out, X-CSRF-Token if the script set
+ * it, Set-Cookie if one came back.
+ */
+export function headersTip(name, f) {
+  const out = [];
+  if (f.sessionCookieSent) out.push('the Cookie header');
+  if (f.tokenSent) out.push('X-CSRF-Token');
+  const sent = out.length ? out.join(' and ') + ' went out' : 'no Cookie and no X-CSRF-Token went out';
+  return 'Network → ' + name + ' → Headers: ' + sent + '; ' +
+    (f.cookieSet ? 'Set-Cookie came back.' : 'no Set-Cookie came back.');
 }
 
 /** POST /regenerate-session, accepted. */
@@ -274,7 +291,7 @@ function explainRefusal(x, f) {
       lines.push(cookieSentence(f));
       lines.push(code === 'csrf_token_missing'
         ? 'But the request carried no X-CSRF-Token header, and a change to a live session needs the token that only this site\'s pages can read.'
-        : 'But its X-CSRF-Token is not this session\'s token, so the server would not take it as coming from this site\'s page.');
+        : 'But the X-CSRF-Token this page sent is not the session\'s token now: the session got a new token since the page read it (a regenerate, perhaps in another tab). Refresh reads the current one; another site could not read it at all.');
       lines.push('The token is the last line of defence: a forged request from another site is stopped earlier, since the browser does not attach a SameSite=Lax cookie to it at all, and a request from another origin is refused by the Origin check (403 cross_origin_rejected) before the token is looked at. A page cannot forge its own Origin header; the curl command under Session actions can, and the lab\'s attacker page (Across origins and sites) shows both defences live.');
       break;
     case 'cross_origin_rejected':
@@ -301,8 +318,11 @@ export function describePatch(patch, dataAfter) {
   const data = dataAfter || {};
   return keys.map(function (key) {
     if (patch[key] === null) {
-      return 'null for "' + key + '" removed that key' +
-        (Object.prototype.hasOwnProperty.call(data, key) ? ' — yet it is still there' : '');
+      // The reply shows the data after, not before: whether the key was
+      // there is not known here, only that it is gone now.
+      return Object.prototype.hasOwnProperty.call(data, key)
+        ? 'null for "' + key + '", yet that key is still there'
+        : 'null for "' + key + '", so data has no such key now (null removes a key, and changes nothing where there was none)';
     }
     return '"' + key + '" set to ' + shorten(JSON.stringify(patch[key]));
   }).join('; ');

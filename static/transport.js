@@ -26,6 +26,7 @@ import { parseJson } from './format.js';
  * @property {string} url
  * @property {'xhr'|'fetch'} api
  * @property {string} credentialsLine - the code that set the credentials mode
+ * @property {boolean} withCredentials - cookies asked for on a cross-origin request
  * @property {Object<string, string>} headersSet
  * @property {string|null} requestBody
  * @property {number} status - 0 when no reply reached the script
@@ -66,6 +67,7 @@ export function send(request, done) {
     url: request.url,
     api: request.api,
     credentialsLine: credentialsLine(request.api, Boolean(request.withCredentials)),
+    withCredentials: Boolean(request.withCredentials),
     headersSet: headersSet,
     requestBody: requestBody
   };

@@ -3,7 +3,7 @@
  * textContent (never innerHTML), and keep no state of their own.
  */
 
-import { describeCountdown, describeStore, summarizeBurst } from './explain-panels.js';
+import { cookieHeaderNote, describeCountdown, describeStore, summarizeBurst } from './explain-panels.js';
 import { apiName, formatTime } from './format.js';
 
 /** DOM nodes, looked up once. */
@@ -102,7 +102,7 @@ export function renderLogEntry(entry, how) {
   details.append(summary);
   const fields = [
     ['Sent with', apiName(entry.api) + '\n' + (entry.credentialsLine || '')],
-    ['Headers the script set', formatHeaders(entry.headersSet)],
+    ['Headers the script set', formatHeaders(entry)],
     ['Request body', entry.requestBody === null ? '(none)' : entry.requestBody],
     ['Cookies the server received', entry.received ? entry.received.join(', ') || '(none)' : '(not reported)'],
     ['Set-Cookie (echoed by the server)', entry.setCookie || '(none)'],
@@ -225,10 +225,11 @@ function statusClass(status) {
   return 'error';
 }
 
-/** The headers the script set, one per line. */
-function formatHeaders(headers) {
+/** The headers the script set, one per line, and what became of Cookie. */
+function formatHeaders(entry) {
+  const headers = entry.headersSet;
   const names = Object.keys(headers);
-  if (!names.length) return '(none: the browser adds Cookie by itself)';
-  return names.map(function (name) { return name + ': ' + headers[name]; }).join('\n') +
-    '\n(the browser adds Cookie by itself)';
+  const note = cookieHeaderNote(entry.url, Boolean(entry.withCredentials), location.origin);
+  if (!names.length) return '(none)\n' + note;
+  return names.map(function (name) { return name + ': ' + headers[name]; }).join('\n') + '\n' + note;
 }

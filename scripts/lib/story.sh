@@ -1,5 +1,6 @@
 # What the walkthrough scripts share: numbered steps, the first failure
-# ending the story, and commands printed exactly as they run. Sourced by
+# ending the story, and commands printed as they run (a request's helper
+# may add curl's output options; its script says so). Sourced by
 # scripts/*.sh, not run by itself.
 
 STEP=0

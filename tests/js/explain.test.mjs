@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainExchange, explainPageLoad, describePatch } = await importStatic('explain.js');
-const { explainBurst, explainCookieWrite } = await importStatic('explain-panels.js');
+const { explainExchange, explainPageLoad, describePatch, headersTip, factsOf } = await importStatic('explain.js');
+const { explainBurst, explainCookieWrite, cookieHeaderNote } = await importStatic('explain-panels.js');
 
 const T0 = '2026-11-28T09:00:00Z';
 const T1 = '2026-11-28T09:30:00Z';
@@ -106,7 +106,9 @@ test('an update with an expired cookie says the session was gone and a new one m
 });
 
 test('null in a patch is described as removing the key', () => {
-  assert.equal(describePatch({ color: null }, {}), 'null for "color" removed that key');
+  assert.equal(describePatch({ color: null }, {}),
+    'null for "color", so data has no such key now (null removes a key, and changes nothing where there was none)');
+  assert.equal(describePatch({ color: null }, { color: 'blue' }), 'null for "color", yet that key is still there');
   assert.match(describePatch({ color: null }, { color: 1 }), /still there/);
 });
 
@@ -258,4 +260,62 @@ test('the countdown: none without a live session, time left, or passed', () => {
   const passed = describeCountdown(live(), Date.parse(T2));
   assert.equal(passed.seconds, 0);
   assert.match(passed.text, /^The expiry the server last reported, 09:30:00 UTC, has passed/);
+});
+
+test('the devtools tip of an update names only the headers that were there', () => {
+  const created = update({
+    headersSet: { 'Content-Type': 'application/json' },
+    body: { session: live({ page_views: 0 }), data: { color: 'blue' }, csrf_token: 'new', cookies_received: [] },
+    before: null
+  });
+  const said = explainExchange(created);
+  assert.match(said.tip, /no Cookie and no X-CSRF-Token went out; Set-Cookie came back/);
+  assert.match(explainExchange(update()).tip, /the Cookie header and X-CSRF-Token went out; Set-Cookie came back/);
+  assert.equal(headersTip('x', factsOf(update({ setCookie: null }))), 'Network → x → Headers: the Cookie header and X-CSRF-Token went out; no Set-Cookie came back.');
+});
+
+test('the first page load says its response set the cookie, a later one that it refreshed it', () => {
+  const first = explainPageLoad(null, exchange({ body: { session: live({ page_views: 1 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.match(first.text, /carried Set-Cookie with the session's id/);
+  assert.doesNotMatch(first.text, /re-sent|moved the expiry/);
+  const later = explainPageLoad(live(), exchange({ body: { session: live({ page_views: 3 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.match(later.text, /moved the expiry to .* carried Set-Cookie with a fresh Max-Age/);
+});
+
+test('a stale token is explained as out of date, not as a request from elsewhere', () => {
+  const said = explainExchange(update({
+    status: 403, setCookie: null,
+    body: { error: { code: 'csrf_token_invalid', message: 'm' }, cookies_received: ['session_id'] }
+  }));
+  assert.match(said.text, /not the session's token now/);
+  assert.match(said.text, /Refresh reads the current one/);
+  assert.doesNotMatch(said.text, /coming from this site's page/);
+});
+
+test('the log says what became of the Cookie header, by target and credentials', () => {
+  const page = 'http://127.0.0.1:3000';
+  assert.match(cookieHeaderNote('/update-session-data', false, page), /adds a Cookie header by itself/);
+  assert.match(cookieHeaderNote('http://127.0.0.1:3001/lab/echo?probe=p', false, page), /no Cookie header: a cross-origin request without credentials/);
+  assert.match(cookieHeaderNote('http://localhost:3001/lab/echo?probe=p', true, page), /holds for the host localhost, whatever their port, that SameSite/);
+});
+
+test('the encoding sentence names only ; as what would break the cookie, and RFC 6265 for the rest', () => {
+  const said = explainCookieWrite({ name: 'n', value: 'a;b=c', written: 'a%3Bb%3Dc', deleting: false, visibleBefore: false, visibleAfter: true, received: ['n'] });
+  assert.match(said.text, /a ; would end the cookie/);
+  assert.match(said.text, /RFC 6265/);
+  assert.doesNotMatch(said.text, /= and spaces would end/);
+});
+
+test('a refused cookie is explained by its prefix or its size, and the tip claims no HttpOnly cookie', () => {
+  const prefixed = explainCookieWrite({ name: '__Host-x', value: '1', written: '1', deleting: false, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
+  assert.match(prefixed.text, /__Host- or __Secure- promises the Secure attribute/);
+  assert.match(prefixed.text, /__Host- also needs Path=\/ and no Domain/);
+  assert.doesNotMatch(prefixed.tip, /HttpOnly/);
+  assert.equal(prefixed.unexpected, false);
+  const big = explainCookieWrite({ name: 'big', value: 'x'.repeat(5000), written: 'x'.repeat(5000), deleting: false, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
+  assert.match(big.text, /5,004 bytes, over the 4,096/);
+  assert.match(big.text, /\(5,000 characters\)/);
+  const odd = explainCookieWrite({ name: 'odd', value: 'v', written: 'v', deleting: false, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
+  assert.equal(odd.unexpected, true);
+  assert.match(odd.text, /cannot tell why/);
 });
