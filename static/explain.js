@@ -159,7 +159,13 @@ function explainRead(x, f) {
       lines.push('Your browser sent a session_id cookie, yet the server reports no session and gives no reason; that is not what this demo does.');
       unexpected = true;
     } else {
-      lines.push(cookieSentence(f), 'Without it the server knows no session: it answered with an empty state, and a read creates nothing (no Set-Cookie).');
+      lines.push(cookieSentence(f));
+      const due = x.before && x.before.active && x.before.expires_at ? Date.parse(x.before.expires_at) : NaN;
+      if (!isNaN(due) && x.at && x.at >= due) {
+        lines.push('The browser dropped it at ' + formatTime(x.before.expires_at) + ', when the page\'s countdown reached zero: the cookie\'s Max-Age is the idle timeout (' +
+          x.before.idle_timeout_seconds + ' s) from the last Set-Cookie, and the server forgot the session at the same moment.');
+      }
+      lines.push('Without the cookie the server knows no session: it answered with an empty state, and a read creates nothing (no Set-Cookie).');
     }
     if (f.cookieSet) {
       lines.push('Unexpectedly, the reply also set a session cookie.');

@@ -319,3 +319,15 @@ test('a refused cookie is explained by its prefix or its size, and the tip claim
   assert.equal(odd.unexpected, true);
   assert.match(odd.text, /cannot tell why/);
 });
+
+test('a read after the countdown ran out says the browser dropped the cookie as the session expired', () => {
+  const said = explainExchange(exchange({
+    before: live(), at: Date.parse(T1) + 1000,
+    body: { session: { active: false }, data: {}, cookies_received: ['theme'] }
+  }));
+  assert.match(said.text, /No session_id cookie came/);
+  assert.match(said.text, /The browser dropped it at 09:30:00 UTC, when the page's countdown reached zero/);
+  assert.match(said.text, /forgot the session at the same moment/);
+  const early = explainExchange(exchange({ before: live(), body: { session: { active: false }, data: {}, cookies_received: [] } }));
+  assert.doesNotMatch(early.text, /dropped it at/);
+});
