@@ -30,6 +30,23 @@ const SESSION_COOKIE = 'session_id';
  * @property {string} text - sentences, each true of this exchange
  * @property {string} tip - where to see it in devtools
  * @property {boolean} unexpected - something happened that the usual story does not cover
+ * @property {Claims} [claims] - the checkable facts the sentences rest on
+ */
+
+/**
+ * The facts an explanation of a session exchange asserts about the request
+ * and its reply, as data: the page shows them on the explanation
+ * (`data-claims`), and the real-browser test checks each against what
+ * Chromium says it sent and received.
+ * @typedef {Object} Claims
+ * @property {string} method
+ * @property {string} path - the endpoint, without the query
+ * @property {string[]|null} cookiesSent - the names of the cookies the request
+ *   carried, in order (null: the reply did not say)
+ * @property {boolean} tokenSent - the script set X-CSRF-Token
+ * @property {'set'|'removed'|'none'} setCookie - what the reply's Set-Cookie
+ *   did to session_id
+ * @property {number} status
  */
 
 /**
@@ -60,6 +77,33 @@ export function factsOf(x) {
  * @returns {Explanation}
  */
 export function explainExchange(x) {
+  return withClaims(explainWithoutClaims(x), x);
+}
+
+/**
+ * The claims an exchange's explanation rests on (see {@link Claims}).
+ * @param {Exchange} x
+ * @returns {Claims}
+ */
+export function claimsOf(x) {
+  const f = factsOf(x);
+  return {
+    method: x.method,
+    path: f.path,
+    cookiesSent: f.received,
+    tokenSent: f.tokenSent,
+    setCookie: f.cookieSet ? 'set' : f.cookieRemoved ? 'removed' : 'none',
+    status: x.status
+  };
+}
+
+/** The explanation with its claims attached, for a reply that came. */
+function withClaims(explanation, x) {
+  if (x.status) explanation.claims = claimsOf(x);
+  return explanation;
+}
+
+function explainWithoutClaims(x) {
   const f = factsOf(x);
   if (!x.status) {
     return said(['No reply came: the server is not running or the connection failed, so nothing can be said about cookies or the session.'],
@@ -96,6 +140,11 @@ export function explainPageLoad(kept, x) {
     said0.text = 'The page loaded and its script asked for the session. ' + said0.text;
     return said0;
   }
+  return withClaims(pageLoadSaid(kept, x, f, session), x);
+}
+
+/** explainPageLoad for a live session. */
+function pageLoadSaid(kept, x, f, session) {
   const lines = ['The page loaded and its script asked for the session.', cookieSentence(f)];
   if (kept && kept.active && kept.created_at !== session.created_at) {
     lines.push('This is not the session this tab saw before (that one was created at ' + formatTime(kept.created_at) +

@@ -138,6 +138,9 @@ export function renderLogEntry(entry, how) {
 export function renderExplanation(explanation) {
   const item = document.createElement('li');
   if (explanation.unexpected) item.className = 'unexpected';
+  // The facts the sentences rest on, for whoever checks them (devtools,
+  // the real-browser test).
+  if (explanation.claims) item.dataset.claims = JSON.stringify(explanation.claims);
   const text = document.createElement('p');
   text.textContent = (explanation.unexpected ? 'Unexpected: ' : '') + explanation.text;
   item.append(text);

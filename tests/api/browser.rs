@@ -36,9 +36,11 @@ impl Drop for Driver {
     }
 }
 
-/// The browser's console, read through chromedriver's log endpoint.
+/// One of chromedriver's logs (`browser`: the console; `performance`: the
+/// DevTools protocol's events), read through its log endpoint: each read
+/// returns the entries since the last one.
 #[derive(Debug)]
-struct BrowserLog;
+pub(crate) struct BrowserLog(pub &'static str);
 
 impl WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url_error::ParseError> {
@@ -46,7 +48,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 
     fn method_and_body(&self, _url: &Url) -> (Method, Option<String>) {
-        (Method::POST, Some(json!({"type": "browser"}).to_string()))
+        (Method::POST, Some(json!({"type": self.0}).to_string()))
     }
 }
 
@@ -120,7 +122,12 @@ async fn connect(
             ],
         }),
     );
-    capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    // The performance log carries the DevTools protocol's Network events:
+    // the headers Chromium really sent and received, for the claims check.
+    capabilities.insert(
+        "goog:loggingPrefs".into(),
+        json!({"browser": "ALL", "performance": "ALL"}),
+    );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     Ok(ClientBuilder::new(connector)
         .capabilities(capabilities)
@@ -186,7 +193,9 @@ async fn log_count(client: &Client) -> Result<u64, Box<dyn Error>> {
     Ok(count.as_u64().unwrap_or(0))
 }
 
-/// Clicks a button and waits for `requests` more entries in the log.
+/// Clicks a button and waits for `requests` more entries in the log; then
+/// checks the claims of the explanation it brought, if any, against what
+/// Chromium sent and received.
 async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult {
     let before = log_count(client).await?;
     click(client, id).await?;
@@ -198,7 +207,9 @@ async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult 
             before + requests
         ),
     )
-    .await
+    .await?;
+    crate::claims::check_newest_claims(client).await?;
+    Ok(())
 }
 
 /// The JSON the session panel shows.
@@ -262,7 +273,7 @@ pub(crate) async fn screenshot(client: &Client, dir: &Path, name: &str, width: u
 
 /// Console messages of level SEVERE: script errors, failed loads, CSP violations.
 pub(crate) async fn console_errors(client: &Client) -> Result<Vec<String>, Box<dyn Error>> {
-    let entries = client.issue_cmd(BrowserLog).await?;
+    let entries = client.issue_cmd(BrowserLog("browser")).await?;
     Ok(entries
         .as_array()
         .into_iter()
@@ -342,6 +353,8 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     .await?;
     assert_eq!(newest_status(client).await?, "200");
     assert_eq!(shown_session(client).await?["session"]["page_views"], 1);
+    let checked = crate::claims::check_newest_claims(client).await?;
+    assert_eq!(checked.len(), 4, "the page load's claims: {checked:?}");
 
     // Where the session lives, and which instance answered.
     let instance = address.trim_start_matches("http://");
@@ -645,5 +658,16 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         .filter(|message| !message.contains("update-session-data") || !message.contains("403"))
         .collect();
     assert!(unexpected.is_empty(), "console errors: {unexpected:#?}");
+
+    // Every step above that explained a session exchange had its claims
+    // held against what Chromium sent and received (claims.rs).
+    let counts = crate::claims::checked_counts(client).await?;
+    println!("claims checked against Chromium: {counts:?}");
+    for kind in ["cookies_sent", "token_sent", "set_cookie", "status"] {
+        assert!(
+            counts.get(kind).copied().unwrap_or(0) >= 8,
+            "{kind} checked too rarely: {counts:?}"
+        );
+    }
     Ok(())
 }

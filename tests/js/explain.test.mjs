@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainExchange, explainPageLoad, describePatch, headersTip, factsOf } = await importStatic('explain.js');
+const { explainExchange, explainPageLoad, describePatch, headersTip, factsOf, claimsOf } = await importStatic('explain.js');
 const { explainBurst, explainCookieWrite, cookieHeaderNote } = await importStatic('explain-panels.js');
 
 const T0 = '2026-11-28T09:00:00Z';
@@ -330,4 +330,19 @@ test('a read after the countdown ran out says the browser dropped the cookie as 
   assert.match(said.text, /forgot the session at the same moment/);
   const early = explainExchange(exchange({ before: live(), body: { session: { active: false }, data: {}, cookies_received: [] } }));
   assert.doesNotMatch(early.text, /dropped it at/);
+});
+
+test('every explanation of a reply carries the claims its sentences rest on', () => {
+  assert.deepEqual(explainExchange(update()).claims, {
+    method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200
+  });
+  const cleared = explainExchange(update({ url: '/clear-session', setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
+  assert.equal(cleared.claims.setCookie, 'removed');
+  const refused = explainExchange(update({ headersSet: {}, status: 403, setCookie: null, body: { error: { code: 'csrf_token_missing', message: 'm' }, cookies_received: ['theme', 'session_id'] } }));
+  assert.deepEqual(refused.claims.cookiesSent, ['theme', 'session_id']);
+  assert.equal(refused.claims.tokenSent, false);
+  assert.equal(refused.claims.setCookie, 'none');
+  assert.equal(explainExchange(exchange({ status: 0, body: null })).claims, undefined);
+  assert.equal(explainPageLoad(null, exchange()).claims.path, '/get-session-data');
+  assert.deepEqual(claimsOf(exchange({ url: '/get-session-data?probe=x' })).path, '/get-session-data');
 });
