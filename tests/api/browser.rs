@@ -209,6 +209,15 @@ async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult 
     )
     .await?;
     crate::claims::check_newest_claims(client).await?;
+    let sideways = eval(
+        client,
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+    )
+    .await?;
+    assert!(
+        sideways.as_i64().is_some_and(|px| px <= 0),
+        "after #{id} the page scrolls {sideways} px sideways"
+    );
     Ok(())
 }
 
@@ -588,6 +597,31 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         json!({"active": false})
     );
     assert!(session_cookie(client).await?.is_none());
+
+    // Without a live session, a token-less update is accepted: there is no
+    // token to check, and it starts a session of its own. The note and the
+    // explanation both say so.
+    click_and_wait(client, "no-token", 1).await?;
+    assert_eq!(newest_status(client).await?, "200");
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("no token was needed"), "{said}");
+    assert!(said.contains("created a new session"), "{said}");
+    assert_eq!(
+        shown_session(client).await?["data"],
+        json!({"forged": true})
+    );
+    let note = eval(
+        client,
+        "return document.getElementById('csrf-note').textContent;",
+    )
+    .await?;
+    assert!(
+        note.as_str()
+            .unwrap_or_default()
+            .contains("With no live session"),
+        "{note}"
+    );
+    click_and_wait(client, "clear", 1).await?;
 
     // An update after Clear: no cookie went out, so a new session was made.
     fill(client, "data-key", "after").await?;

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use fantoccini::Client;
 
-use crate::browser::{click, eval, screenshot, wait_for, Browser, TestResult};
-use crate::helpers::spawn_app;
+use ajax_sessions::Config;
+
+use crate::browser::{click, eval, screenshot, wait_for, wait_for_within, Browser, TestResult};
+use crate::claims::check_newest_claims;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 /// How far the page scrolls sideways at `width`: 0 when it fits.
 async fn sideways_scroll(client: &Client, width: u32) -> Result<i64, Box<dyn std::error::Error>> {
@@ -97,6 +100,66 @@ async fn long_values_wrap_instead_of_widening_the_page() -> TestResult {
                 "the page scrolls {overflow} px sideways at {width} px"
             );
         }
+        Ok(())
+    }
+    .await;
+    browser.close().await;
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() -> TestResult {
+    let Some(browser) = Browser::start_or_skip("idle").await? else {
+        return Ok(());
+    };
+    let app = spawn_app_with(Config {
+        idle_timeout: 2,
+        ..Config::default()
+    })
+    .await;
+    let client = &browser.client;
+    let outcome = async {
+        client.goto(&app.address).await?;
+        wait_for(
+            client,
+            "the first read",
+            "document.querySelector('#explain li')",
+        )
+        .await?;
+        // The countdown reaches zero; the browser drops the cookie then.
+        wait_for_within(
+            client,
+            "the countdown's end",
+            "document.getElementById('countdown').dataset.seconds === '0'",
+            Duration::from_secs(6),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = eval(
+            client,
+            "return Number(document.getElementById('log').dataset.answered || 0);",
+        )
+        .await?
+        .as_u64()
+        .unwrap_or(0);
+        click(client, "refresh").await?;
+        wait_for(
+            client,
+            "the read after expiry",
+            &format!("Number(document.getElementById('log').dataset.answered || 0) > {before}"),
+        )
+        .await?;
+        let checked = check_newest_claims(client).await?;
+        assert_eq!(checked.len(), 4, "{checked:?}");
+        let said = eval(
+            client,
+            "return document.querySelector('#explain li').textContent;",
+        )
+        .await?;
+        let said = said.as_str().unwrap_or_default();
+        assert!(said.contains("No session_id cookie came"), "{said}");
+        assert!(said.contains("The browser dropped it at"), "{said}");
+        assert!(said.contains("countdown reached zero"), "{said}");
         Ok(())
     }
     .await;
