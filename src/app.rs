@@ -37,7 +37,7 @@ use crate::instance::ServedBy;
 use crate::lab::{self, LabLink, RecordProbes};
 use crate::limits;
 use crate::logging;
-use crate::routes::{health, page, session_api};
+use crate::routes::{health, page, session_api, static_files};
 use crate::security::ResponseHeaders;
 use crate::session::SessionLayer;
 use crate::store::AppStore;
@@ -129,7 +129,7 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         // guessing.
         .route(
             "/static/{*file}",
-            get(crate::assets::static_file).layer(CompressionLayer::new().gzip(true)),
+            get(static_files::static_file).layer(CompressionLayer::new().gzip(true)),
         );
     #[cfg(feature = "bench-ceiling")]
     let other_routes = other_routes.route("/bench/ceiling", get(crate::bench_ceiling::ceiling));

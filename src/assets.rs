@@ -10,7 +10,6 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse as _, Response};
@@ -22,11 +21,6 @@ use crate::error::AppError;
 #[derive(Embed)]
 #[folder = "static/"]
 struct Static;
-
-/// `GET /static/{*file}`: an embedded file, or the JSON `404`.
-pub async fn static_file(Path(file): Path<String>, request_headers: HeaderMap) -> Response {
-    file_response(&file, &request_headers)
-}
 
 /// The embedded file `name` (a path below `static/`) as a response to a
 /// request with `request_headers`: `200` with the file, `304` when the
