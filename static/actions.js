@@ -5,7 +5,7 @@
  */
 
 import { chooseApi, currentToken, explain, forgetLastSession, lastSession, renderKept, request } from './exchange.js';
-import { explainExchange, explainPageLoad } from './explain.js';
+import { claimsOf, explainExchange, explainPageLoad } from './explain.js';
 import { explainBurst, explainCookieWrite, explainInvalidCookieName } from './explain-panels.js';
 import { cookieValue, hasCookie, parseJson, validCookieName } from './format.js';
 import {
@@ -54,7 +54,7 @@ function writeCookieAndCheck(name, value, maxAge, purpose) {
   const visibleAfter = deleting ? hasCookie(document.cookie, name) : hasCookie(document.cookie, name, written);
   renderCookies(document.cookie);
   request({ method: 'GET', url: '/get-session-data' }, function (x) {
-    explain(explainCookieWrite({
+    explain(withClaimsOf(x, explainCookieWrite({
       name: name,
       value: value,
       written: written,
@@ -63,8 +63,17 @@ function writeCookieAndCheck(name, value, maxAge, purpose) {
       visibleAfter: visibleAfter,
       received: x.body && Array.isArray(x.body.cookies_received) ? x.body.cookies_received : null,
       purpose: purpose
-    }));
+    })));
   });
+}
+
+/**
+ * An explanation that rests on what the read `x` carried, with that read's
+ * claims attached (see explain.js `Claims`).
+ */
+function withClaimsOf(x, explanation) {
+  if (x.status) explanation.claims = claimsOf(x);
+  return explanation;
 }
 
 /** Draws what the tab kept, then asks the server for the session. */
