@@ -25,16 +25,31 @@ async fn sideways_scroll(client: &Client, width: u32) -> Result<i64, Box<dyn std
     Ok(overflow.as_i64().unwrap_or(i64::MAX))
 }
 
-/// Sets an input's value as a paste would, then presses `button` and waits
-/// for the request it sends to be answered.
-async fn enter_and_send(client: &Client, input: &str, value_js: &str, button: &str) -> TestResult {
-    let before = eval(
+/// Opens the page and waits for the explanation of its first read.
+async fn open_page(client: &Client, address: &str) -> TestResult {
+    client.goto(address).await?;
+    wait_for(
+        client,
+        "the first read",
+        "document.querySelector('#explain li')",
+    )
+    .await
+}
+
+/// How many requests the page has had answered since it loaded.
+async fn answered(client: &Client) -> Result<u64, Box<dyn std::error::Error>> {
+    let count = eval(
         client,
         "return Number(document.getElementById('log').dataset.answered || 0);",
     )
-    .await?
-    .as_u64()
-    .unwrap_or(0);
+    .await?;
+    Ok(count.as_u64().unwrap_or(0))
+}
+
+/// Sets an input's value as a paste would, then presses `button` and waits
+/// for the request it sends to be answered.
+async fn enter_and_send(client: &Client, input: &str, value_js: &str, button: &str) -> TestResult {
+    let before = answered(client).await?;
     eval(
         client,
         &format!("document.getElementById('{input}').value = {value_js}; return true;"),
@@ -57,13 +72,7 @@ async fn long_values_wrap_instead_of_widening_the_page() -> TestResult {
     let app = spawn_app().await;
     let client = &browser.client;
     let outcome = async {
-        client.goto(&app.address).await?;
-        wait_for(
-            client,
-            "the first read",
-            "document.querySelector('#explain li')",
-        )
-        .await?;
+        open_page(client, &app.address).await?;
 
         enter_and_send(client, "cookie-name", "'big'", "set-cookie").await?;
         enter_and_send(client, "cookie-value", "'x'.repeat(5000)", "set-cookie").await?;
@@ -119,13 +128,7 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
     .await;
     let client = &browser.client;
     let outcome = async {
-        client.goto(&app.address).await?;
-        wait_for(
-            client,
-            "the first read",
-            "document.querySelector('#explain li')",
-        )
-        .await?;
+        open_page(client, &app.address).await?;
         // The countdown reaches zero; the browser drops the cookie then.
         wait_for_within(
             client,
@@ -135,13 +138,7 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
         )
         .await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let before = eval(
-            client,
-            "return Number(document.getElementById('log').dataset.answered || 0);",
-        )
-        .await?
-        .as_u64()
-        .unwrap_or(0);
+        let before = answered(client).await?;
         click(client, "refresh").await?;
         wait_for(
             client,
