@@ -12,7 +12,7 @@
 //! same whatever ids arrive; two sessions that share a stripe merely wait
 //! for each other now and then.
 //!
-//! The Redis store's turns last two round trips to Redis, and there a
+//! The Redis store's turns last up to two round trips to Redis, and there a
 //! shared stripe is costly: with 32 busy sessions, two share one of 1,024
 //! stripes in about one process in three, and the benchmark's POST p99 went
 //! from 3 ms to 18 ms in such a process. So requests of one instance queue

@@ -5,7 +5,8 @@
 //! - **A request that may change the session** takes the cross-process
 //!   lock and loads the record in one pipeline; its save is held back and
 //!   sent with the unlock in a second one. Two round trips, where lock,
-//!   load, save and unlock one by one would take four.
+//!   load, save and unlock one by one would take four; one when the lock
+//!   is handed over (below).
 //! - **A read** (`GET /get-session-data`) takes no lock: a read changes
 //!   nothing but, now and then, the expiry, and a lock would make every
 //!   read of a busy session wait for the others. That one write is a
