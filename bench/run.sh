@@ -2,11 +2,12 @@
 # Benchmarks the session endpoints against routes without session machinery.
 # One command, from a clean clone:   bench/run.sh
 #
-# Servers are pinned to CPU 0, wrk to CPU 1, 32 connections. Four targets,
+# Servers are pinned to CPU 0, wrk to CPU 1, 32 connections. Six targets,
 # interleaved over ROUNDS rounds (default 20) of DURATION seconds (default 1)
 # per target; medians are reported:
 #   a. GET /get-session-data with a live session;
 #   b. POST /update-session-data with a live session, its token, a small body;
+#   a2. and b2. the same, each request taking the next of 256 sessions;
 #   c. the ceiling: GET /bench/ceiling, the same app built with the
 #      bench-ceiling feature, a same-sized JSON reply through the same outer
 #      layers (log, security headers) and no session machinery;
@@ -22,11 +23,11 @@
 # CPU 0; REDIS_ROUNDS (default 10) interleaved rounds of
 #   e. GET and f. POST on the app with --store redis,
 #   g. GET and h. POST on the peer,
-# each with 32 sessions, one per connection's worth of requests (each
-# request takes the next session in turn: 32 users, not one user sending
-# 32 requests at once, which a per-session lock serializes by design);
-# then Redis's used_memory growth over 20,000 new sessions for each, from
-# an empty Redis. See BENCHMARKS.md.
+# in two modes: every request on one session (one user sending 32 requests
+# at once: the per-session lock serializes them by design, express-session
+# loses updates), and round-robin over 256 sessions (each request takes the
+# next session in turn: many users); then Redis's used_memory growth over
+# 20,000 new sessions for each, from an empty Redis. See BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,6 +83,40 @@ wrk.headers["X-CSRF-Token"] = "$TOKEN"
 wrk.headers["Cookie"] = "session_id=$SESSION_ID"
 LUA
 
+# sessions_for NAME URL COUNT: COUNT live sessions on URL, each with data;
+# writes NAME-get.lua and NAME-post.lua, which send each request with the
+# next session's cookie (and token), in turn.
+sessions_for() {
+  python3 - "$2" "$3" "$WORK/$1" <<'PY'
+import http.client, json, sys, urllib.parse
+url, count, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host = urllib.parse.urlparse(url)
+conn = http.client.HTTPConnection(host.hostname, host.port)
+sessions = []
+for _ in range(count):
+    conn.request("POST", "/update-session-data", body=b'{"color":"blue"}', headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    sessions.append((cookie, body["csrf_token"]))
+table = ",\n".join(f'  {{cookie = "{c}", token = "{t}"}}' for c, t in sessions)
+common = f"local sessions = {{\n{table}\n}}\nlocal i = 0\n"
+with open(out + "-get.lua", "w") as f:
+    f.write(common + """request = function()
+  i = i % #sessions + 1
+  return wrk.format("GET", nil, {["Cookie"] = sessions[i].cookie})
+end
+""")
+with open(out + "-post.lua", "w") as f:
+    f.write(common + """request = function()
+  i = i % #sessions + 1
+  local s = sessions[i]
+  return wrk.format("POST", nil, {["Cookie"] = s.cookie, ["X-CSRF-Token"] = s.token,
+    ["Content-Type"] = "application/json"}, '{"color":"blue"}')
+end
+""")
+PY
+}
 # load NAME ARGS...: one wrk run; appends "rps p50_us p99_us" to NAME.txt.
 load() {
   local name="$1"
@@ -129,7 +164,10 @@ target_get() { load get -H "Cookie: session_id=$SESSION_ID" "$APP_URL/get-sessio
 target_post() { load post -s "$WORK/post.lua" "$APP_URL/update-session-data"; }
 target_ceiling() { load ceiling "$APP_URL/bench/ceiling"; }
 target_bare() { load bare "$BARE_URL/get-session-data"; }
-rounds "$ROUNDS" "round" get ceiling post bare
+sessions_for many "$APP_URL" 256
+target_getmany() { load getmany -s "$WORK/many-get.lua" "$APP_URL/get-session-data"; }
+target_postmany() { load postmany -s "$WORK/many-post.lua" "$APP_URL/update-session-data"; }
+rounds "$ROUNDS" "round" get ceiling post bare getmany postmany
 
 # RSS per session, on a fresh server.
 # Stop the load-test servers first, so that only this one runs.
@@ -193,52 +231,24 @@ RAPP_URL="$STARTED_URL"
 start express node bench/express/server.js 0 "$REDIS_URL"
 EXPRESS_URL="$STARTED_URL"
 
-# sessions_for NAME URL: SESSIONS_PER_TARGET live sessions on URL, one per
-# connection, each with data; writes NAME-get.lua and NAME-post.lua, which
-# send each request with the next session's cookie (and token), in turn.
-SESSIONS_PER_TARGET="$CONNECTIONS"
-sessions_for() {
-  python3 - "$2" "$SESSIONS_PER_TARGET" "$WORK/$1" <<'PY'
-import http.client, json, sys, urllib.parse
-url, count, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-host = urllib.parse.urlparse(url)
-conn = http.client.HTTPConnection(host.hostname, host.port)
-sessions = []
-for _ in range(count):
-    conn.request("POST", "/update-session-data", body=b'{"color":"blue"}', headers={"Content-Type": "application/json"})
-    response = conn.getresponse()
-    body = json.loads(response.read())
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    sessions.append((cookie, body["csrf_token"]))
-table = ",\n".join(f'  {{cookie = "{c}", token = "{t}"}}' for c, t in sessions)
-common = f"local sessions = {{\n{table}\n}}\nlocal i = 0\n"
-with open(out + "-get.lua", "w") as f:
-    f.write(common + """request = function()
-  i = i % #sessions + 1
-  return wrk.format("GET", nil, {["Cookie"] = sessions[i].cookie})
-end
-""")
-with open(out + "-post.lua", "w") as f:
-    f.write(common + """request = function()
-  i = i % #sessions + 1
-  local s = sessions[i]
-  return wrk.format("POST", nil, {["Cookie"] = s.cookie, ["X-CSRF-Token"] = s.token,
-    ["Content-Type"] = "application/json"}, '{"color":"blue"}')
-end
-""")
-PY
-}
-sessions_for rapp "$RAPP_URL"
-sessions_for express "$EXPRESS_URL"
+sessions_for rapp1 "$RAPP_URL" 1
+sessions_for express1 "$EXPRESS_URL" 1
+sessions_for rapp "$RAPP_URL" 256
+sessions_for express "$EXPRESS_URL" 256
 
 echo "warming up the Redis targets"
 DURATION=2 load warmup -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"
 DURATION=2 load warmup -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data"
+# Round-robin over 256 sessions, then (suffix 1) every request on one.
 target_rget() { load rget -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"; }
 target_rpost() { load rpost -s "$WORK/rapp-post.lua" "$RAPP_URL/update-session-data"; }
 target_eget() { load eget -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data"; }
 target_epost() { load epost -s "$WORK/express-post.lua" "$EXPRESS_URL/update-session-data"; }
-rounds "$REDIS_ROUNDS" "Redis round" rget eget rpost epost
+target_rget1() { load rget1 -s "$WORK/rapp1-get.lua" "$RAPP_URL/get-session-data"; }
+target_rpost1() { load rpost1 -s "$WORK/rapp1-post.lua" "$RAPP_URL/update-session-data"; }
+target_eget1() { load eget1 -s "$WORK/express1-get.lua" "$EXPRESS_URL/get-session-data"; }
+target_epost1() { load epost1 -s "$WORK/express1-post.lua" "$EXPRESS_URL/update-session-data"; }
+rounds "$REDIS_ROUNDS" "Redis round" rget eget rpost epost rget1 eget1 rpost1 epost1
 
 # Redis memory per session: used_memory growth over SESSIONS new sessions,
 # each made by one cookie-less POST with the same small body, from an empty
@@ -290,8 +300,11 @@ print("ratios are the median of the per-round ratios")
 print()
 print("| target | req/s | p50 | p99 | vs c (ceiling) | vs d (bare axum) |")
 print("|---|---:|---:|---:|---:|---:|")
+getmany, postmany = medians("getmany"), medians("postmany")
 for label, name, row in (("a. GET /get-session-data (live session)", "get", get),
                          ("b. POST /update-session-data (live session, token)", "post", post),
+                         ("a2. GET, round-robin over 256 sessions", "getmany", getmany),
+                         ("b2. POST, round-robin over 256 sessions", "postmany", postmany),
                          ("c. ceiling: same app, same JSON, no session machinery", "ceiling", ceiling),
                          ("d. bare axum binary, same JSON, no middleware", "bare", bare)):
     print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms"
@@ -320,14 +333,18 @@ rmem = float(open(f"{work}/rapp_memory.txt").read())
 emem = float(open(f"{work}/express_memory.txt").read())
 print()
 print("The Redis store against Express 5 + express-session + connect-redis (node-redis), same Redis, same CPU:")
-print()
-print("| target | req/s | p50 | p99 | vs the peer |")
-print("|---|---:|---:|---:|---:|")
-for label, name, row, peer in (("e. GET, this app on Redis", "rget", rget, "eget"),
-                               ("f. POST, this app on Redis", "rpost", rpost, "epost"),
-                               ("g. GET, the Express peer", "eget", eget, "eget"),
-                               ("h. POST, the Express peer", "epost", epost, "epost")):
-    print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms | {ratio(name, peer):.2f}x |")
+for mode, title in (("", "round-robin over 256 sessions"), ("1", "every request on one session")):
+    print()
+    print(f"{title}:")
+    print()
+    print("| target | req/s | p50 | p99 | vs the peer |")
+    print("|---|---:|---:|---:|---:|")
+    for label, name, peer in (("e. GET, this app on Redis", "rget", "eget"),
+                              ("f. POST, this app on Redis", "rpost", "epost"),
+                              ("g. GET, the Express peer", "eget", "eget"),
+                              ("h. POST, the Express peer", "epost", "epost")):
+        row = medians(name + mode)
+        print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms | {ratio(name + mode, peer + mode):.2f}x |")
 print()
 print(f"Redis used_memory per session over 20,000 sessions: this app {rmem:,.0f} B, the peer {emem:,.0f} B")
 print()

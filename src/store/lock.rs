@@ -12,13 +12,20 @@
 //! same whatever ids arrive; two sessions that share a stripe merely wait
 //! for each other now and then.
 //!
-//! The Redis store's turns last two round trips to Redis, and there a
+//! The Redis store's turns last up to two round trips to Redis, and there a
 //! shared stripe is costly: with 32 busy sessions, two share one of 1,024
 //! stripes in about one process in three, and the benchmark's POST p99 went
 //! from 3 ms to 18 ms in such a process. So requests of one instance queue
 //! per session ([`SessionQueues`]), exactly, and then take the lock that
 //! holds across processes ([`super::redis`]), so that they wait here
 //! instead of polling Redis.
+//!
+//! A session's queue also carries what one request leaves for the next
+//! (a slot, [`QueueGuard::pass`]): with Redis, the cross-process lock
+//! itself and the state just saved, so that the next request of this
+//! instance need not take the lock again (`redis_turn.rs`, "Handover").
+//! Whatever is left in the slot when the queue empties is dropped, which
+//! for a Redis lock means it is released.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -35,8 +42,9 @@ const STRIPES: usize = 1024;
 pub struct LocalLocks {
     stripes: Box<[Mutex<()>]>,
     hasher: RandomState,
-    /// Per-session queues, for the Redis store.
-    pub queues: SessionQueues,
+    /// Per-session queues, for the Redis store, with what a turn passes
+    /// to the next.
+    pub queues: SessionQueues<super::redis_turn::Pass>,
 }
 
 impl Default for LocalLocks {
@@ -60,24 +68,62 @@ impl LocalLocks {
 
 /// One queue per session that has a request in progress: an entry lives
 /// while a request holds or awaits that session's turn, so memory follows
-/// the requests in flight.
-#[derive(Debug, Default)]
-pub struct SessionQueues {
-    queues: std::sync::Mutex<HashMap<Id, Arc<Mutex<()>>>>,
+/// the requests in flight. Each queue has a slot of `T`: what a turn
+/// leaves for the next one.
+#[derive(Debug)]
+pub struct SessionQueues<T> {
+    queues: std::sync::Mutex<HashMap<Id, Arc<Mutex<Option<T>>>>>,
+}
+
+impl<T> Default for SessionQueues<T> {
+    fn default() -> Self {
+        Self {
+            queues: std::sync::Mutex::default(),
+        }
+    }
 }
 
 /// A session's turn in this process; dropping it lets the next request of
 /// the session go.
 #[derive(Debug)]
-pub struct QueueGuard<'a> {
-    queues: &'a SessionQueues,
+pub struct QueueGuard<'a, T> {
+    queues: &'a SessionQueues<T>,
     id: Id,
-    turn: Option<OwnedMutexGuard<()>>,
+    turn: Option<OwnedMutexGuard<Option<T>>>,
 }
 
-impl SessionQueues {
+impl<T> QueueGuard<'_, T> {
+    /// What the previous turn left in the slot, if anything.
+    pub fn take_passed(&mut self) -> Option<T> {
+        self.turn.as_mut().and_then(|turn| turn.take())
+    }
+
+    /// Leaves `value` for the next turn. Should no request take it (the
+    /// waiters gave up), it is dropped with the queue.
+    pub fn pass(&mut self, value: T) {
+        if let Some(turn) = self.turn.as_mut() {
+            **turn = Some(value);
+        }
+    }
+
+    /// Whether another request of this process waits for this session's
+    /// turn now. A hint: a waiter may still give up before its turn.
+    pub fn others_waiting(&self) -> bool {
+        let queues = self
+            .queues
+            .queues
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The map's handle and this turn's; any more are waiters'.
+        queues
+            .get(&self.id)
+            .is_some_and(|queue| Arc::strong_count(queue) > 2)
+    }
+}
+
+impl<T> SessionQueues<T> {
     /// Waits for the turn of the session `id` in this process.
-    pub async fn lock(&self, id: Id) -> QueueGuard<'_> {
+    pub async fn lock(&self, id: Id) -> QueueGuard<'_, T> {
         let queue = self
             .queues
             .lock()
@@ -96,7 +142,7 @@ impl SessionQueues {
     }
 }
 
-impl Drop for QueueGuard<'_> {
+impl<T> Drop for QueueGuard<'_, T> {
     fn drop(&mut self) {
         let mut queues = self
             .queues
@@ -104,13 +150,18 @@ impl Drop for QueueGuard<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         drop(self.turn.take());
-        // Waiters hold the queue too; the last one out removes it.
-        if queues
+        // Waiters hold the queue too; the last one out removes it, and
+        // with it anything left in its slot.
+        let removed = if queues
             .get(&self.id)
             .is_some_and(|queue| Arc::strong_count(queue) == 1)
         {
-            queues.remove(&self.id);
-        }
+            queues.remove(&self.id)
+        } else {
+            None
+        };
+        drop(queues);
+        drop(removed);
     }
 }
 
@@ -122,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_session_waits_its_turn_and_others_do_not() {
-        let queues = SessionQueues::default();
+        let queues = SessionQueues::<()>::default();
         let first = queues.lock(Id(1)).await;
 
         let other = tokio::time::timeout(Duration::from_millis(50), queues.lock(Id(2))).await;
@@ -137,13 +188,13 @@ mod tests {
     }
 
     /// How many sessions have a queue now.
-    fn queued_sessions(queues: &SessionQueues) -> usize {
+    fn queued_sessions<T>(queues: &SessionQueues<T>) -> usize {
         queues.queues.lock().unwrap().len()
     }
 
     /// A task that waits for session 1's turn and lets it go at once;
     /// returns once it is waiting.
-    async fn waiter_on_session_1(queues: &Arc<SessionQueues>) -> tokio::task::JoinHandle<()> {
+    async fn waiter_on_session_1(queues: &Arc<SessionQueues<()>>) -> tokio::task::JoinHandle<()> {
         let waiter = tokio::spawn({
             let queues = queues.clone();
             async move {
@@ -156,7 +207,7 @@ mod tests {
 
     #[tokio::test]
     async fn queues_are_removed_once_no_request_needs_them() {
-        let queues = Arc::new(SessionQueues::default());
+        let queues = Arc::new(SessionQueues::<()>::default());
         let first = queues.lock(Id(1)).await;
         let waiter = waiter_on_session_1(&queues).await;
         assert_eq!(queued_sessions(&queues), 1);
@@ -168,8 +219,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn what_a_turn_passes_reaches_the_next_one_and_only_it() {
+        let queues = Arc::new(SessionQueues::<u32>::default());
+        let mut first = queues.lock(Id(1)).await;
+        assert!(!first.others_waiting());
+        let next = tokio::spawn({
+            let queues = queues.clone();
+            async move { queues.lock(Id(1)).await.take_passed() }
+        });
+        while !first.others_waiting() {
+            tokio::task::yield_now().await;
+        }
+
+        first.pass(7);
+        drop(first);
+
+        assert_eq!(next.await.unwrap(), Some(7));
+        let mut later = queues.lock(Id(1)).await;
+        assert_eq!(later.take_passed(), None, "taken once");
+    }
+
+    #[tokio::test]
+    async fn what_no_turn_takes_is_dropped_with_the_queue() {
+        let queues = Arc::new(SessionQueues::<Arc<()>>::default());
+        let passed = Arc::new(());
+        let mut first = queues.lock(Id(1)).await;
+        let waiter = tokio::spawn({
+            let queues = queues.clone();
+            async move { drop(queues.lock(Id(1)).await) }
+        });
+        while !first.others_waiting() {
+            tokio::task::yield_now().await;
+        }
+        waiter.abort();
+        let _ = waiter.await;
+
+        first.pass(passed.clone());
+        drop(first);
+
+        assert_eq!(queued_sessions(&queues), 0);
+        assert_eq!(Arc::strong_count(&passed), 1, "dropped, not kept");
+    }
+
+    #[tokio::test]
     async fn a_wait_given_up_leaves_no_queue_behind() {
-        let queues = Arc::new(SessionQueues::default());
+        let queues = Arc::new(SessionQueues::<()>::default());
         let first = queues.lock(Id(1)).await;
         let waiter = waiter_on_session_1(&queues).await;
 

@@ -7,7 +7,10 @@
 //! The store also owns the session's turn ([`AppStore::begin`]): a request
 //! that carries a session id runs alone on that session from load to save,
 //! within a process for the memory store and across processes for Redis
-//! (where a read needs no turn of its own: `redis_turn.rs` says why).
+//! (where a read needs no turn of its own: `redis_turn.rs` says why). With
+//! Redis, a change that ends while the next request of this instance waits
+//! for the same session hands it the lock ([`AppStore::end`];
+//! `redis_turn.rs`, "Handover").
 
 pub mod lock;
 pub mod memory;
@@ -20,14 +23,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::MutexGuard;
+use tokio::time::Instant;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, Session};
 
 pub use self::lock::{LocalLocks, QueueGuard};
 pub use self::memory::{BoundedStore, StoreStats};
-pub use self::redis::{RedisLock, RedisStore};
-pub use self::redis_turn::RedisTurn;
+pub use self::redis::{RedisLock, RedisStore, COURTESY};
+pub use self::redis_turn::{Handover, Pass, RedisTurn, MAX_CHAIN, MAX_HANDOVERS};
 
 /// The session store the app was started with.
 #[derive(Clone, Debug)]
@@ -55,7 +59,7 @@ pub enum SessionBase {
 /// save). Dropping it ends the turn; [`AppStore::end`] ends it properly.
 #[derive(Debug)]
 pub struct Turn<'a> {
-    _local: Option<Local<'a>>,
+    local: Option<Local<'a>>,
     redis: Option<Arc<RedisTurn>>,
 }
 
@@ -65,7 +69,7 @@ enum Local<'a> {
     /// The memory store's stripe.
     Stripe { _held: MutexGuard<'a, ()> },
     /// The Redis store's per-session queue.
-    Queue { _held: QueueGuard<'a> },
+    Queue { held: QueueGuard<'a, Pass> },
 }
 
 impl AppStore {
@@ -89,20 +93,36 @@ impl AppStore {
     ) -> session_store::Result<Turn<'a>> {
         match self {
             Self::Memory(_) => Ok(Turn {
-                _local: Some(Local::Stripe {
+                local: Some(Local::Stripe {
                     _held: local.lock(id).await,
                 }),
                 redis: None,
             }),
             Self::Redis(store) if read_only => Ok(Turn {
-                _local: None,
+                local: None,
                 redis: Some(Arc::new(RedisTurn::read(store.clone(), id))),
             }),
             Self::Redis(store) => {
-                let guard = local.queues.lock(id).await;
-                let turn = RedisTurn::write(store.clone(), id).await?;
+                let mut held = local.queues.lock(id).await;
+                let turn = match held.take_passed() {
+                    Some(Pass::Lock(handover)) if handover.fresh_at(Instant::now()) => {
+                        RedisTurn::handed(store.clone(), id, handover)
+                    }
+                    Some(Pass::Lock(stale)) => {
+                        // Too little of its lease is left to trust it:
+                        // release it and take the lock anew. A failed
+                        // release ends with the lease.
+                        let _ = store.release(stale.into_lock()).await;
+                        RedisTurn::write(store.clone(), id).await?
+                    }
+                    Some(Pass::Yield) => {
+                        tokio::time::sleep(COURTESY).await;
+                        RedisTurn::write(store.clone(), id).await?
+                    }
+                    None => RedisTurn::write(store.clone(), id).await?,
+                };
                 Ok(Turn {
-                    _local: Some(Local::Queue { _held: guard }),
+                    local: Some(Local::Queue { held }),
                     redis: Some(Arc::new(turn)),
                 })
             }
@@ -135,12 +155,21 @@ impl AppStore {
         }
     }
 
-    /// Ends a turn: with Redis, sends the held-back save and the unlock.
-    pub async fn end(turn: Turn<'_>) -> session_store::Result<()> {
-        match &turn.redis {
-            Some(view) => view.finish().await,
-            None => Ok(()),
+    /// Ends a turn: with Redis, sends the held-back save and the unlock,
+    /// or, when the next request of this instance already waits for the
+    /// session, the save that keeps the lock, which is then passed to that
+    /// request through the session's queue (`redis_turn.rs`, "Handover").
+    pub async fn end(mut turn: Turn<'_>) -> session_store::Result<()> {
+        let Some(view) = &turn.redis else {
+            return Ok(());
+        };
+        let Some(Local::Queue { held }) = &mut turn.local else {
+            return view.finish().await;
+        };
+        if let Some(pass) = view.finish_and_pass(held.others_waiting()).await? {
+            held.pass(pass);
         }
+        Ok(())
     }
 
     /// Whether a session's turn must be seen through even when its request

@@ -18,6 +18,17 @@
 //! outlasts any request; an instance that dies holding the lock blocks that
 //! session for at most the lease.
 //!
+//! **Handing the lock on.** When another request of this instance waits for
+//! the same session, the holder saves with a second script instead
+//! (save-and-keep): it writes the session and renews the lease, again only
+//! while the lock holds its token, and the lock passes to that request
+//! without a round trip (`redis_turn.rs` says when). A request of another
+//! instance that finds the lock taken marks the session as awaited
+//! (`…{ID}:wait`, 50 ms, renewed at each retry); the save-and-unlock script
+//! reports the mark, and the instance that released then lets a moment
+//! pass ([`COURTESY`]) before it takes the lock again, so that a chain of
+//! handovers cannot starve other instances.
+//!
 //! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`]): with
 //! Redis gone, a request fails as `503 store_unavailable` within two
 //! seconds instead of hanging. The connection manager reconnects by itself
@@ -29,11 +40,13 @@
 //!
 //! Why the `redis` crate: it is the maintained client with an async
 //! `ConnectionManager` that multiplexes one connection over all requests and
-//! reconnects on its own; the store needs five commands and two scripts.
+//! reconnects on its own; the store needs five commands and four scripts.
 
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -57,6 +70,17 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(1500);
 const LOCK_LEASE: Duration = Duration::from_secs(5);
 /// How long a request waits for another request's turn on its session.
 const LOCK_WAIT: Duration = Duration::from_secs(6);
+/// The longest pause between two tries of a lock another request holds.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(20);
+/// A session's wait mark is its key plus this.
+const WAIT_SUFFIX: &str = ":wait";
+/// How long a wait mark lasts: more than a retry pause and its round trip,
+/// so that it stands while its request still tries.
+const WAIT_MARK: Duration = Duration::from_millis(50);
+/// How long an instance that released a session another instance awaits
+/// lets pass before it takes the lock again: longer than the longest
+/// pause between two tries, so that the waiter's next try finds it free.
+pub const COURTESY: Duration = Duration::from_millis(30);
 
 /// Sets the session key only while it still holds the text read.
 const COMPARE_AND_SET_SCRIPT: &str = r"
@@ -69,13 +93,26 @@ return 0";
 /// Writes the session and deletes the lock, only while the lock still
 /// holds this request's token: a request that outlived its lease (another
 /// request may have taken the session since) must not overwrite that
-/// request's save. 1 when written.
+/// request's save. 0 when refused; when written, 1, or 2 if another
+/// instance awaits the session (its wait mark, `KEYS[3]`, stands).
 const SAVE_AND_UNLOCK_SCRIPT: &str = r"
 if redis.call('get', KEYS[2]) ~= ARGV[1] then
   return 0
 end
 redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
 redis.call('del', KEYS[2])
+return 1 + redis.call('exists', KEYS[3])";
+
+/// Writes the session and renews the lock's lease (`ARGV[4]` ms), only
+/// while the lock still holds this request's token, in one script: a lease
+/// that lapsed is never extended, whoever holds the lock now. 1 when
+/// written and renewed, 0 when refused (nothing written).
+const SAVE_AND_KEEP_SCRIPT: &str = r"
+if redis.call('get', KEYS[2]) ~= ARGV[1] then
+  return 0
+end
+redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
+redis.call('pexpire', KEYS[2], ARGV[4])
 return 1";
 
 /// Deletes the lock only while it still holds this request's token.
@@ -91,6 +128,8 @@ pub struct RedisStore {
     /// For the readiness check, which must not wait behind a batch.
     conn: ConnectionManager,
     batch: Batcher,
+    /// How long a lock holds if its holder never releases it.
+    lease: Duration,
 }
 
 impl fmt::Debug for RedisStore {
@@ -109,6 +148,21 @@ pub struct RedisLock {
     session: String,
     token: String,
     batch: Option<Batcher>,
+    /// When the command that set the lease last was handed over to be sent:
+    /// Redis started the lease at that moment or later.
+    renewed: Instant,
+    /// The lease then set.
+    lease: Duration,
+}
+
+impl RedisLock {
+    /// Whether the lock may still be handed to another request at `now`:
+    /// while at least four fifths of its lease are left, as good as a lock
+    /// just taken, so that the request that gets it never holds a lease
+    /// shorter than one it would have taken itself, less one round trip.
+    pub(super) fn fresh_at(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.renewed) < self.lease / 5
+    }
 }
 
 impl fmt::Debug for RedisLock {
@@ -162,6 +216,7 @@ impl RedisStore {
             Ok(Ok(conn)) => Ok(Self {
                 batch: Batcher::start(conn.clone()),
                 conn,
+                lease: LOCK_LEASE,
             }),
             Ok(Err(err)) => Err(ConnectError(format!(
                 "cannot reach Redis at {shown}: {err}"
@@ -171,6 +226,21 @@ impl RedisStore {
                 within.as_secs()
             ))),
         }
+    }
+
+    /// The same store with another lease for its locks (5 s unless set):
+    /// for tests that race a lease's end, which should not wait 5 s.
+    #[must_use]
+    pub fn with_lock_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many round trips the requests of this store (and its clones)
+    /// have sent to Redis: one per batch a request took part in, whatever
+    /// the number of commands in it. For tests and measurements.
+    pub fn round_trips(&self) -> u64 {
+        self.batch.round_trips()
     }
 
     /// Whether Redis answers a PING in time.
@@ -184,31 +254,46 @@ impl RedisStore {
     /// Takes the session's cross-process lock, waiting while another
     /// request holds it, and loads the stored record in the same round
     /// trip (a pipeline: `SET …:lock NX PX`, `GET …`; the value read counts
-    /// only once the lock is taken).
+    /// only once the lock is taken). Each try after the first also sets the
+    /// session's wait mark, so that an instance handing the lock on among
+    /// its own requests knows to let go.
     pub(super) async fn lock_and_load(
         &self,
         id: &Id,
     ) -> session_store::Result<(RedisLock, Option<String>)> {
         let key = session_key(id);
         let lock_key = format!("{key}{LOCK_SUFFIX}");
+        let wait_key = format!("{key}{WAIT_SUFFIX}");
         // 128 random bits: the lock's owner.
         let token = random_token::<16>();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(1);
+        let mut waited = false;
         loop {
+            let mut commands = Vec::with_capacity(3);
+            if waited {
+                let mut mark = redis::cmd("SET");
+                mark.arg(&wait_key).arg(1).arg("PX").arg(millis(WAIT_MARK));
+                commands.push(mark);
+            }
             let mut lock = redis::cmd("SET");
             lock.arg(&lock_key)
                 .arg(&token)
                 .arg("NX")
                 .arg("PX")
-                .arg(millis(LOCK_LEASE));
+                .arg(millis(self.lease));
+            commands.push(lock);
             let mut get = redis::cmd("GET");
             get.arg(&key);
+            commands.push(get);
             // Should the request give up before it learns the outcome,
             // the batcher releases the lock it may have taken.
             let release = unlock_command(&lock_key, &token);
-            let values =
-                with_deadline(self.batch.send_with_undo(vec![lock, get], Some(release))).await?;
+            let sent = Instant::now();
+            let mut values =
+                with_deadline(self.batch.send_with_undo(commands, Some(release))).await?;
+            // The mark's reply, if any, is of no interest.
+            let values = values.split_off(values.len().saturating_sub(2));
             let (taken, value): (Option<String>, Option<String>) = parse(Reply::Array(values))?;
             if taken.is_some() {
                 let lock = RedisLock {
@@ -216,51 +301,104 @@ impl RedisStore {
                     session: key,
                     token,
                     batch: Some(self.batch.clone()),
+                    renewed: sent,
+                    lease: self.lease,
                 };
                 return Ok((lock, value));
             }
+            waited = true;
             if tokio::time::Instant::now() + pause > deadline {
                 return Err(session_store::Error::Backend(
                     "redis: the session stayed locked by another request".into(),
                 ));
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 2).min(MAX_RETRY_PAUSE);
         }
     }
 
     /// Writes a held-back record of the locked session, if any, and
     /// releases the lock, in one round trip and one script: the write
     /// happens only while the lock is still this request's. The lock is
-    /// released (by its lease, at worst) even when the write fails.
+    /// released (by its lease, at worst) even when the write fails. True
+    /// when another instance awaits the session (its wait mark stands).
     pub(super) async fn save_and_unlock(
         &self,
         mut lock: RedisLock,
         pending: Option<(String, u64)>,
-    ) -> session_store::Result<()> {
+    ) -> session_store::Result<bool> {
         if lock.batch.take().is_none() {
-            return Ok(());
+            return Ok(false);
         }
         let Some((value, ttl)) = pending else {
             return self
                 .query_one::<Reply>(unlock_command(&lock.key, &lock.token))
                 .await
-                .map(drop);
+                .map(|_| false);
         };
         let mut eval = redis::cmd("EVAL");
         eval.arg(SAVE_AND_UNLOCK_SCRIPT)
+            .arg(3)
+            .arg(&lock.session)
+            .arg(&lock.key)
+            .arg(format!("{}{WAIT_SUFFIX}", lock.session))
+            .arg(&lock.token)
+            .arg(value)
+            .arg(ttl);
+        match self.query_one::<i64>(eval).await? {
+            1 => Ok(false),
+            2 => Ok(true),
+            _ => Err(lapsed()),
+        }
+    }
+
+    /// Writes the locked session's record and renews the lock's lease, in
+    /// one round trip and one script, only while the lock is still this
+    /// request's; returns the lock, to be handed to the next request. On
+    /// any failure the lock is released (in the background, token checked;
+    /// by its lease at worst), never kept.
+    pub(super) async fn save_and_keep(
+        &self,
+        mut lock: RedisLock,
+        value: &str,
+        ttl: u64,
+    ) -> session_store::Result<RedisLock> {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(SAVE_AND_KEEP_SCRIPT)
             .arg(2)
             .arg(&lock.session)
             .arg(&lock.key)
             .arg(&lock.token)
             .arg(value)
-            .arg(ttl);
-        match self.query_one::<i64>(eval).await? {
-            1 => Ok(()),
-            _ => Err(session_store::Error::Backend(
-                "redis: the session's lock lapsed before its save".into(),
-            )),
+            .arg(ttl)
+            .arg(millis(self.lease));
+        // A reply that never comes leaves the lock renewed, perhaps: the
+        // batcher then releases it.
+        let undo = unlock_command(&lock.key, &lock.token);
+        let sent = Instant::now();
+        let values = with_deadline(self.batch.send_with_undo(vec![eval], Some(undo))).await?;
+        match parse::<i64>(values.into_iter().next().unwrap_or(Reply::Nil))? {
+            1 => {
+                lock.renewed = sent;
+                lock.lease = self.lease;
+                Ok(lock)
+            }
+            _ => {
+                // Not this request's any more: nothing to release.
+                lock.batch = None;
+                Err(lapsed())
+            }
         }
+    }
+
+    /// Releases a lock now (token checked), waiting for Redis's answer.
+    pub(super) async fn release(&self, mut lock: RedisLock) -> session_store::Result<()> {
+        if lock.batch.take().is_none() {
+            return Ok(());
+        }
+        self.query_one::<Reply>(unlock_command(&lock.key, &lock.token))
+            .await
+            .map(drop)
     }
 
     /// The stored text of a session, as it is.
@@ -295,6 +433,11 @@ impl RedisStore {
         let values = with_deadline(self.batch.send(vec![command])).await?;
         parse(values.into_iter().next().unwrap_or(Reply::Nil))
     }
+}
+
+/// The error of a save whose lock was no longer the request's.
+fn lapsed() -> session_store::Error {
+    session_store::Error::Backend("redis: the session's lock lapsed before its save".into())
 }
 
 /// A reply as `T`; a server error among it is an error.
@@ -503,6 +646,47 @@ mod tests {
         old.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
 
         assert!(decode(&old.id, &encode(&old).unwrap()).unwrap().is_none());
+    }
+
+    fn lock_renewed(at: Instant, lease: Duration) -> RedisLock {
+        RedisLock {
+            key: "k:lock".into(),
+            session: "k".into(),
+            token: "t".into(),
+            batch: None,
+            renewed: at,
+            lease,
+        }
+    }
+
+    #[test]
+    fn a_lock_is_handed_on_only_while_four_fifths_of_its_lease_are_left() {
+        let renewed = Instant::now();
+        let lock = lock_renewed(renewed, Duration::from_millis(500));
+
+        assert!(lock.fresh_at(renewed));
+        assert!(lock.fresh_at(renewed + Duration::from_millis(99)));
+        assert!(!lock.fresh_at(renewed + Duration::from_millis(100)));
+        assert!(
+            !lock.fresh_at(renewed + Duration::from_millis(600)),
+            "lapsed"
+        );
+        // A clock read before the renewal counts as no time passed.
+        let later = lock_renewed(renewed + Duration::from_millis(5), Duration::from_secs(5));
+        assert!(later.fresh_at(renewed));
+    }
+
+    #[test]
+    fn the_default_lease_is_unchanged_and_outlasts_the_chain_bound() {
+        assert_eq!(LOCK_LEASE, Duration::from_secs(5));
+        assert!(
+            COURTESY > MAX_RETRY_PAUSE,
+            "a waiter tries within the courtesy"
+        );
+        assert!(
+            WAIT_MARK > MAX_RETRY_PAUSE,
+            "a mark stands between two tries"
+        );
     }
 
     #[test]

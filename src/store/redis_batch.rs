@@ -18,6 +18,9 @@
 //! commands were out, or whose batch failed, never learns whether it got
 //! the lock, so its undo (the lock's release) is sent for it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use redis::aio::ConnectionLike;
 use redis::{Cmd, ErrorKind, RedisError, RedisResult, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +32,8 @@ const MAX_REQUESTS_PER_BATCH: usize = 256;
 #[derive(Clone)]
 pub(super) struct Batcher {
     jobs: mpsc::UnboundedSender<Job>,
+    /// Requests' round trips so far: one per `send`.
+    sent: Arc<AtomicU64>,
 }
 
 /// One request's commands and where their replies go.
@@ -48,7 +53,16 @@ impl Batcher {
     {
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(run(conn, queue));
-        Self { jobs }
+        Self {
+            jobs,
+            sent: Arc::default(),
+        }
+    }
+
+    /// How many round trips requests have asked for (one per `send`,
+    /// whatever the number of its commands).
+    pub(super) fn round_trips(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Sends `commands` (in order, with no other request's in between) and
@@ -68,6 +82,7 @@ impl Batcher {
         undo: Option<Cmd>,
     ) -> RedisResult<Vec<Value>> {
         let (reply, answer) = oneshot::channel();
+        self.sent.fetch_add(1, Ordering::Relaxed);
         self.jobs
             .send(Job {
                 commands,
@@ -158,7 +173,7 @@ fn fail(jobs: &mut Vec<Job>, err: &RedisError, undos: &mut Vec<Cmd>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use redis::RedisFuture;
 

@@ -20,6 +20,7 @@ mod lifecycle;
 mod nginx;
 mod page_logic;
 mod properties;
+mod redis_handover;
 mod redis_server;
 mod redis_store;
 mod replies;
