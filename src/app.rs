@@ -39,7 +39,7 @@ use crate::limits;
 use crate::logging;
 use crate::routes::{health, page, session_api};
 use crate::security::ResponseHeaders;
-use crate::session::SessionLayer;
+use crate::session::{SessionLayer, SessionRules};
 use crate::store::AppStore;
 
 /// What the session routes' handlers read: the instance and the page's
@@ -88,9 +88,14 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
                 headers.apply(response)
             }))
     };
+    let rules = SessionRules {
+        idle_timeout: config.idle_timeout(),
+        absolute_timeout: config.absolute_timeout(),
+        keep_id_on_login: config.unsafe_keep_id_on_login,
+    };
     let sessions = SessionLayer::new(
         store.clone(),
-        config.idle_timeout(),
+        rules,
         config.secure_cookies,
         served_by.clone(),
     );
@@ -98,6 +103,7 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         served_by,
         page: page::PageSettings {
             lab_port: lab.map(|lab| lab.port),
+            fixation_defence: !config.unsafe_keep_id_on_login,
         },
     };
     let limit = DefaultBodyLimit::max(limits::MAX_BODY_BYTES);

@@ -45,6 +45,7 @@ impl Application {
     /// is one line that never holds a password. With no `--instance`, the
     /// instance is named after the bound address.
     pub async fn build(mut config: Config) -> Result<Self, String> {
+        config.check()?;
         let store = open_store(&config).await?;
         let (listener, address) = bind(&config, config.port).await?;
         let lab_listener = match config.lab_port {
