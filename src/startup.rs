@@ -70,7 +70,13 @@ impl Application {
             let allow = AllowList::for_main(config.host, address.port());
             let instance = config.instance.as_deref().unwrap_or_default();
             Bound {
-                app: lab::app(store.clone(), ledger, allow, instance),
+                app: lab::app(
+                    store.clone(),
+                    ledger,
+                    allow,
+                    instance,
+                    !config.unsafe_keep_id_on_login,
+                ),
                 listener,
                 address: lab_address,
             }
