@@ -31,15 +31,16 @@ use tower::util::MapResponseLayer;
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::compression::CompressionLayer;
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::error;
 use crate::instance::ServedBy;
 use crate::lab::{self, LabLink, RecordProbes};
 use crate::limits;
 use crate::logging;
-use crate::routes::{health, page, session_api, static_files};
+use crate::routes::{health, login, page, session_api, static_files};
 use crate::security::ResponseHeaders;
-use crate::session::SessionLayer;
+use crate::session::{SessionLayer, SessionRules};
 use crate::store::AppStore;
 
 /// What the session routes' handlers read: the instance and the page's
@@ -49,6 +50,14 @@ use crate::store::AppStore;
 struct SessionRoutes {
     served_by: ServedBy,
     page: page::PageSettings,
+    /// The password check and its throttle.
+    auth: Arc<Authenticator>,
+}
+
+impl FromRef<SessionRoutes> for Arc<Authenticator> {
+    fn from_ref(state: &SessionRoutes) -> Self {
+        state.auth.clone()
+    }
 }
 
 impl FromRef<SessionRoutes> for ServedBy {
@@ -88,9 +97,14 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
                 headers.apply(response)
             }))
     };
+    let rules = SessionRules {
+        idle_timeout: config.idle_timeout(),
+        absolute_timeout: config.absolute_timeout(),
+        keep_id_on_login: config.unsafe_keep_id_on_login,
+    };
     let sessions = SessionLayer::new(
         store.clone(),
-        config.idle_timeout(),
+        rules,
         config.secure_cookies,
         served_by.clone(),
     );
@@ -98,7 +112,9 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         served_by,
         page: page::PageSettings {
             lab_port: lab.map(|lab| lab.port),
+            fixation_defence: !config.unsafe_keep_id_on_login,
         },
+        auth: Arc::default(),
     };
     let limit = DefaultBodyLimit::max(limits::MAX_BODY_BYTES);
     // With the lab, its recorder sits between the shared layers and the
@@ -180,6 +196,9 @@ where
         )
         .route(
             "/clear-session",
-            route(post(session_api::clear_session), sessions),
+            route(post(session_api::clear_session), sessions.clone()),
         )
+        .route("/login", route(post(login::login), sessions.clone()))
+        .route("/logout", route(post(login::logout), sessions.clone()))
+        .route("/me", route(get(login::me), sessions.read_only()))
 }

@@ -20,6 +20,7 @@ struct Reply {
     cookies_received: [&'static str; 1],
     served_by: &'static str,
     store: &'static str,
+    fixation_defence: bool,
 }
 
 #[derive(Serialize)]
@@ -27,6 +28,8 @@ struct Summary {
     active: bool,
     created_at: String,
     expires_at: String,
+    absolute_expires_at: String,
+    id_fingerprint: String,
     page_views: u64,
     idle_timeout_seconds: u64,
 }
@@ -42,6 +45,8 @@ pub async fn ceiling() -> Response {
             active: true,
             created_at: "2026-11-26T09:00:00Z".to_owned(),
             expires_at: "2026-11-26T09:30:00Z".to_owned(),
+            absolute_expires_at: "2026-11-26T17:00:00Z".to_owned(),
+            id_fingerprint: "3f9a0c1d".to_owned(),
             page_views: 1,
             idle_timeout_seconds: 1800,
         },
@@ -50,6 +55,7 @@ pub async fn ceiling() -> Response {
         cookies_received: ["session_id"],
         served_by: "127.0.0.1:40000",
         store: "memory",
+        fixation_defence: true,
     };
     json_response(StatusCode::OK, &reply)
 }

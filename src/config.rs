@@ -27,6 +27,21 @@ pub struct Config {
     )]
     pub idle_timeout: u64,
 
+    /// Seconds after which a session ends however active it is, counted
+    /// from its creation and again from each login.
+    #[arg(
+        long,
+        env = "SESSION_ABSOLUTE_TIMEOUT",
+        default_value_t = 28_800,
+        value_parser = clap::value_parser!(u64).range(1..=31_536_000)
+    )]
+    pub absolute_timeout: u64,
+
+    /// Unsafe: login keeps the session id and CSRF token (the fixation
+    /// defence off, to watch the attack work); only with a loopback --host.
+    #[arg(long, env = "UNSAFE_KEEP_ID_ON_LOGIN")]
+    pub unsafe_keep_id_on_login: bool,
+
     /// Most live sessions kept in memory.
     #[arg(
         long,
@@ -147,6 +162,24 @@ impl Config {
         self.instance.clone().unwrap_or_else(|| bound.to_string())
     }
 
+    /// Refuses combinations that parse but must not run: the fixation
+    /// defence may be turned off only on a loopback address, where no one
+    /// but this machine's user can be attacked through it.
+    pub fn check(&self) -> Result<(), String> {
+        if self.unsafe_keep_id_on_login && !self.host.is_loopback() {
+            return Err(format!(
+                "--unsafe-keep-id-on-login turns the session-fixation defence off; it is refused on {} (use a loopback --host such as 127.0.0.1)",
+                self.host
+            ));
+        }
+        Ok(())
+    }
+
+    /// The absolute timeout as a `Duration`.
+    pub fn absolute_timeout(&self) -> Duration {
+        Duration::from_secs(self.absolute_timeout)
+    }
+
     /// The idle timeout as a `Duration`.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout)
@@ -165,6 +198,8 @@ impl Default for Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 3000,
             idle_timeout: 1800,
+            absolute_timeout: 28_800,
+            unsafe_keep_id_on_login: false,
             max_sessions: 100_000,
             secure_cookies: false,
             lab_port: LabPort::Port(3001),

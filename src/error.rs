@@ -42,6 +42,17 @@ pub enum AppError {
     CrossOriginRejected,
     /// 409 `no_session`: the action needs a live session and there is none.
     NoSession,
+    /// 422 `invalid_login`: the login body is not `{"username", "password",
+    /// "remember"}` with strings (and a boolean) within their limits.
+    InvalidLogin,
+    /// 401 `invalid_credentials`: unknown user or wrong password (one answer
+    /// for both).
+    InvalidCredentials,
+    /// 429 `too_many_attempts`: too many failed logins for this username;
+    /// `Retry-After` says how long to wait.
+    TooManyAttempts(std::time::Duration),
+    /// 401 `not_logged_in`: the resource needs a logged-in session.
+    NotLoggedIn,
     /// 400 `invalid_probe`: a lab probe is not 8 to 64 of `A–Z a–z 0–9 _ -`.
     InvalidProbe,
     /// 400 `invalid_cors_mode`: `cors=` is not `credentials`, `wildcard` or `none`.
@@ -76,6 +87,10 @@ impl AppError {
             Self::CsrfTokenInvalid => (StatusCode::FORBIDDEN, "csrf_token_invalid"),
             Self::CrossOriginRejected => (StatusCode::FORBIDDEN, "cross_origin_rejected"),
             Self::NoSession => (StatusCode::CONFLICT, "no_session"),
+            Self::InvalidLogin => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_login"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Self::NotLoggedIn => (StatusCode::UNAUTHORIZED, "not_logged_in"),
             Self::InvalidProbe => (StatusCode::BAD_REQUEST, "invalid_probe"),
             Self::InvalidCorsMode => (StatusCode::BAD_REQUEST, "invalid_cors_mode"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -129,6 +144,21 @@ impl AppError {
             Self::NoSession => {
                 "There is no live session to act on; load the page or send POST /update-session-data first.".into()
             }
+            Self::InvalidLogin => format!(
+                "Send {{\"username\": \"…\", \"password\": \"…\"}} (and optionally \"remember\": true or false), nothing else; a username of at most {} bytes and a password of at most {} bytes.",
+                limits::MAX_USERNAME_BYTES,
+                limits::MAX_PASSWORD_BYTES
+            ),
+            Self::InvalidCredentials => {
+                "The username or the password is wrong; the demo accounts are alice / wonderland and bob / builder.".into()
+            }
+            Self::TooManyAttempts(wait) => format!(
+                "Too many failed logins for this username; try again in {} seconds.",
+                retry_after_seconds(*wait)
+            ),
+            Self::NotLoggedIn => {
+                "This needs a logged-in session; log in with POST /login first.".into()
+            }
             Self::InvalidProbe => {
                 "The probe must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -; the page makes a fresh one for each request.".into()
             }
@@ -145,6 +175,12 @@ impl AppError {
             Self::Internal(_) => "Something went wrong on the server; try again.".into(),
         }
     }
+}
+
+/// Whole seconds to wait, rounded up (`Retry-After` takes an integer, and
+/// an answer that rounds down would invite one refused retry).
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// serde_json's description of a parse error, without its own position suffix.
@@ -190,6 +226,12 @@ impl IntoResponse for AppError {
             message: self.message(),
         };
         let mut response = json_response(status, &ErrorBody { error: &detail });
+        if let Self::TooManyAttempts(wait) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_seconds(wait)),
+            );
+        }
         response.extensions_mut().insert(detail);
         response
     }

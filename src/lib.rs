@@ -20,6 +20,7 @@ pub mod patch;
 pub mod store;
 
 pub mod assets;
+pub mod auth;
 #[cfg(feature = "bench-ceiling")]
 pub mod bench_ceiling;
 pub mod config;

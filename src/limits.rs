@@ -10,3 +10,8 @@ pub const MAX_KEY_BYTES: usize = 128;
 pub const MAX_TOP_LEVEL_KEYS: usize = 100;
 /// Largest the session's data may be, serialized as JSON.
 pub const MAX_DATA_BYTES: usize = 64 * 1024;
+/// Longest username a login accepts.
+pub const MAX_USERNAME_BYTES: usize = 64;
+/// Longest password a login accepts: Argon2 hashes any length, but a
+/// megabyte password would only be a way to make the server work.
+pub const MAX_PASSWORD_BYTES: usize = 1024;

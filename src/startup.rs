@@ -45,6 +45,7 @@ impl Application {
     /// is one line that never holds a password. With no `--instance`, the
     /// instance is named after the bound address.
     pub async fn build(mut config: Config) -> Result<Self, String> {
+        config.check()?;
         let store = open_store(&config).await?;
         let (listener, address) = bind(&config, config.port).await?;
         let lab_listener = match config.lab_port {
@@ -69,7 +70,13 @@ impl Application {
             let allow = AllowList::for_main(config.host, address.port());
             let instance = config.instance.as_deref().unwrap_or_default();
             Bound {
-                app: lab::app(store.clone(), ledger, allow, instance),
+                app: lab::app(
+                    store.clone(),
+                    ledger,
+                    allow,
+                    instance,
+                    !config.unsafe_keep_id_on_login,
+                ),
                 listener,
                 address: lab_address,
             }

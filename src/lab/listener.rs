@@ -39,11 +39,20 @@ struct Lab {
     store: AppStore,
     ledger: Ledger,
     allow: AllowList,
+    /// False under `--unsafe-keep-id-on-login`: the page shows a red banner.
+    fixation_defence: bool,
 }
 
 /// The lab's router. `allow` lists the main listener's origins: the CORS
-/// allow-list, and the only targets its page will aim at.
-pub fn app(store: AppStore, ledger: Ledger, allow: AllowList, instance: &str) -> Router {
+/// allow-list, and the only targets its page will aim at. Without
+/// `fixation_defence` (`--unsafe-keep-id-on-login`), its page says so.
+pub fn app(
+    store: AppStore,
+    ledger: Ledger,
+    allow: AllowList,
+    instance: &str,
+    fixation_defence: bool,
+) -> Router {
     let headers = ResponseHeaders::new(instance, allow.origins());
     Router::new()
         .route("/", get(page))
@@ -64,6 +73,7 @@ pub fn app(store: AppStore, ledger: Ledger, allow: AllowList, instance: &str) ->
             store,
             ledger,
             allow,
+            fixation_defence,
         })
 }
 
@@ -77,6 +87,8 @@ struct LabPage<'a> {
     probe: &'a str,
     /// The learner's page's origin, when it is one of the main listener's.
     target: &'a str,
+    /// False under `--unsafe-keep-id-on-login`.
+    fixation_defence: bool,
 }
 
 /// `GET /`: says what this is, and sets the lab's two cookies.
@@ -95,6 +107,7 @@ async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppE
         origin: &origin,
         probe: probe.unwrap_or_default(),
         target: target.unwrap_or_default(),
+        fixation_defence: lab.fixation_defence,
     })?;
     for cookie in LAB_COOKIES {
         response

@@ -17,12 +17,16 @@ struct IndexPage<'a> {
     theme: &'a str,
     /// The lab's port, or "off".
     lab_port: String,
+    /// False under `--unsafe-keep-id-on-login`: the page shows a red banner.
+    fixation_defence: bool,
 }
 
 /// What the page needs to know of the process: where the lab listens.
 #[derive(Clone, Copy, Debug)]
 pub struct PageSettings {
     pub lab_port: Option<u16>,
+    /// False under `--unsafe-keep-id-on-login`.
+    pub fixation_defence: bool,
 }
 
 /// Serves the page. The visit counts a page view, and that write is what
@@ -45,6 +49,7 @@ pub async fn index(
         lab_port: settings
             .lab_port
             .map_or_else(|| "off".to_owned(), |port| port.to_string()),
+        fixation_defence: settings.fixation_defence,
     };
     render_html(&page)
 }

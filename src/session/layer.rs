@@ -63,6 +63,16 @@ use crate::error::{add_context_to_error, AppError};
 use crate::instance::ServedBy;
 use crate::store::{AppStore, LocalLocks, SessionBase};
 
+use super::SessionRules;
+
+/// What the layer puts in a request's extensions for the typed view:
+/// tower-sessions' handle and the app's rules (one insert for both).
+#[derive(Clone, Debug)]
+pub(super) struct RequestSession {
+    pub(super) session: Session,
+    pub(super) rules: SessionRules,
+}
+
 /// What a route does with its session, declared with the route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Access {
@@ -87,25 +97,28 @@ struct Shared {
     /// enum's dispatch, or the shared store).
     base: SessionBase,
     expiry: Expiry,
+    rules: SessionRules,
     locks: LocalLocks,
     cookie: CookieText,
     served_by: ServedBy,
 }
 
 impl SessionLayer {
-    /// Sessions kept in `store` that expire after `idle_timeout` without a
-    /// request; the cookie gets `Secure` when `secure` is set; error replies
-    /// name `served_by`. For routes that may change the session.
-    pub fn new(store: AppStore, idle_timeout: Duration, secure: bool, served_by: ServedBy) -> Self {
-        let idle = time::Duration::try_from(idle_timeout).unwrap_or(time::Duration::MAX);
+    /// Sessions kept in `store` that live by `rules` (idle and absolute
+    /// limits, the fixation defence); the cookie gets `Secure` when
+    /// `secure` is set; error replies name `served_by`. For routes that
+    /// may change the session.
+    pub fn new(store: AppStore, rules: SessionRules, secure: bool, served_by: ServedBy) -> Self {
+        let idle = time::Duration::try_from(rules.idle_timeout).unwrap_or(time::Duration::MAX);
         let store = Arc::new(store);
         Self {
             shared: Arc::new(Shared {
                 base: store.base(),
                 store,
                 expiry: Expiry::OnInactivity(idle),
+                rules,
                 locks: LocalLocks::default(),
-                cookie: CookieText::new(idle_timeout, secure),
+                cookie: CookieText::new(rules.idle_timeout, secure),
                 served_by,
             }),
             access: Access::ReadWrite,
@@ -180,7 +193,10 @@ where
                 None => None,
             };
             let session = AppStore::session(&shared.base, id, turn.as_ref(), shared.expiry);
-            req.extensions_mut().insert(session.clone());
+            req.extensions_mut().insert(RequestSession {
+                session: session.clone(),
+                rules: shared.rules,
+            });
             let mut response = inner.call(req).await?;
             shared.finish(&session, &mut response).await;
             if let Some(turn) = turn {
@@ -252,7 +268,7 @@ impl Shared {
             return;
         } else {
             match self.save(session).await {
-                Ok(cookie) => (cookie, self.cookie.redacted.clone()),
+                Ok(pair) => pair,
                 Err(err) => {
                     *response = err.into_response();
                     return;
@@ -274,20 +290,36 @@ impl Shared {
         add_context_to_error(response, &context);
     }
 
-    /// Saves the session and returns its `Set-Cookie` value.
-    async fn save(&self, session: &Session) -> Result<HeaderValue, AppError> {
+    /// Saves the session and returns its `Set-Cookie` value and echo. The
+    /// session's expiry says whether the cookie gets a `Max-Age` (see
+    /// `session/mod.rs`): `OnInactivity(left)` gives `Max-Age=left`, an
+    /// `AtDateTime` a browser-session cookie.
+    async fn save(&self, session: &Session) -> Result<(HeaderValue, HeaderValue), AppError> {
         session.save().await?;
         let id = session
             .id()
             .ok_or_else(|| AppError::Internal("a saved session has no id".into()))?;
-        self.cookie.set(id)
+        let max_age = match session.expiry() {
+            Some(Expiry::OnInactivity(left)) => {
+                Some(u64::try_from(left.whole_seconds()).unwrap_or(0))
+            }
+            Some(Expiry::AtDateTime(_) | Expiry::OnSessionEnd) | None => None,
+        };
+        self.cookie.set(id, max_age)
     }
 }
 
-/// The `session_id` cookie's text; everything but the id is rendered once.
+/// The `session_id` cookie's text. The usual cookie (`Max-Age` = the idle
+/// timeout) is rendered once but for the id; a shorter `Max-Age` (the
+/// absolute limit is near) or none (a browser-session cookie) is rendered
+/// when it comes.
 #[derive(Debug)]
 struct CookieText {
-    /// `; HttpOnly; SameSite=Lax; Path=/; Max-Age=…`, with `Secure` if set.
+    /// `; HttpOnly; SameSite=Lax; Path=/`, with `Secure` if set.
+    base: String,
+    /// The idle timeout, seconds.
+    idle_seconds: u64,
+    /// `base` plus `; Max-Age=` the idle timeout.
     attributes: String,
     /// The cookie that tells the browser to drop the session cookie.
     removal: HeaderValue,
@@ -307,19 +339,35 @@ impl CookieText {
         // Fixed text and a number: always a valid header value.
         let header = |text: String| HeaderValue::try_from(text).expect("visible ASCII");
         Self {
+            base,
+            idle_seconds: idle_timeout.as_secs(),
             attributes,
             removal: header(removal),
             redacted: header(redacted),
         }
     }
 
-    /// `session_id=<id>; HttpOnly; …`.
-    fn set(&self, id: Id) -> Result<HeaderValue, AppError> {
-        let mut text = String::with_capacity(SESSION_COOKIE.len() + 23 + self.attributes.len());
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{SESSION_COOKIE}={id}{}", self.attributes);
-        HeaderValue::try_from(text)
-            .map_err(|err| AppError::Internal(format!("session cookie: {err}")))
+    /// `session_id=<id>; HttpOnly; …`, with `Max-Age=max_age` or, for
+    /// `None`, none; and its echo with the id redacted.
+    fn set(&self, id: Id, max_age: Option<u64>) -> Result<(HeaderValue, HeaderValue), AppError> {
+        let header = |text: String| {
+            HeaderValue::try_from(text)
+                .map_err(|err| AppError::Internal(format!("session cookie: {err}")))
+        };
+        let attributes = match max_age {
+            Some(seconds) if seconds == self.idle_seconds => {
+                let mut text =
+                    String::with_capacity(SESSION_COOKIE.len() + 23 + self.attributes.len());
+                // Writing to a String cannot fail.
+                let _ = write!(text, "{SESSION_COOKIE}={id}{}", self.attributes);
+                return Ok((header(text)?, self.redacted.clone()));
+            }
+            Some(seconds) => format!("{}; Max-Age={seconds}", self.base),
+            None => self.base.clone(),
+        };
+        let cookie = header(format!("{SESSION_COOKIE}={id}{attributes}"))?;
+        let echo = header(format!("{SESSION_COOKIE}=<redacted>{attributes}"))?;
+        Ok((cookie, echo))
     }
 }
 
@@ -328,12 +376,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_shorter_max_age_or_none_is_rendered_when_it_comes() {
+        let text = CookieText::new(Duration::from_secs(1800), false);
+
+        let (near_the_end, echo) = text.set(Id(9), Some(42)).unwrap();
+        let (browser_session, _) = text.set(Id(9), None).unwrap();
+
+        assert!(near_the_end
+            .to_str()
+            .unwrap()
+            .ends_with("; Path=/; Max-Age=42"));
+        assert_eq!(
+            echo,
+            "session_id=<redacted>; HttpOnly; SameSite=Lax; Path=/; Max-Age=42"
+        );
+        let browser_session = browser_session.to_str().unwrap();
+        assert!(browser_session.ends_with("; HttpOnly; SameSite=Lax; Path=/"));
+        assert!(!browser_session.contains("Max-Age") && !browser_session.contains("Expires"));
+    }
+
+    #[test]
     fn cookies_carry_the_documented_attributes() {
         let text = CookieText::new(Duration::from_secs(1800), false);
         let id = Id(42);
 
-        let set = text.set(id).unwrap();
+        let (set, echo) = text.set(id, Some(1800)).unwrap();
 
+        assert_eq!(echo, text.redacted);
         assert_eq!(
             set,
             format!("session_id={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800").as_str()
@@ -353,7 +422,7 @@ mod tests {
     fn secure_cookies_say_so() {
         let text = CookieText::new(Duration::from_secs(60), true);
 
-        let set = text.set(Id(7)).unwrap();
+        let (set, _) = text.set(Id(7), Some(60)).unwrap();
 
         assert!(set
             .to_str()

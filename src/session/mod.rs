@@ -4,17 +4,34 @@
 //! and never spell a store key or unwrap a session call. What a reply says
 //! is built by the routes from what this view exposes.
 //!
+//! **Two limits.** A session ends after the idle timeout without a
+//! request, and at the latest at its absolute limit
+//! (`--absolute-timeout` after its creation or its last login), however
+//! active. Every save caps the expiry at the absolute limit, so the store
+//! (a Redis key's TTL included) drops the session then by itself, and the
+//! cookie's `Max-Age` is the time left, never more.
+//!
+//! **The cookie's lifetime rides on tower-sessions' `Expiry`.** The session
+//! layer renders the cookie and must know, per session, whether it gets a
+//! `Max-Age`. `write` says so through the one thing the layer already
+//! reads, the session's expiry: `OnInactivity(left)` for a cookie with
+//! `Max-Age=left`, `AtDateTime(end)` for a browser-session cookie (a login
+//! without "remember me"). Either way the store keeps the record until
+//! the same moment. No extra lookup on the anonymous path.
+//!
 //! Everything the app keeps lives in one `SessionState`, stored as one
 //! JSON string under one key of the tower-sessions record: a request reads
 //! and writes it in one step, and the store keeps it without re-encoding.
 
 pub mod layer;
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
 
@@ -24,6 +41,19 @@ use crate::patch::{self, Data};
 use crate::token::random_token;
 
 pub use self::layer::SessionLayer;
+
+/// How sessions live, the same for every session of an app: the layer
+/// hands it to the typed view with each request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionRules {
+    /// A session ends this long after its last request.
+    pub idle_timeout: Duration,
+    /// A session ends this long after its creation or its last login.
+    pub absolute_timeout: Duration,
+    /// `--unsafe-keep-id-on-login`: a login keeps the id and the token
+    /// (the fixation defence off).
+    pub keep_id_on_login: bool,
+}
 
 /// The record key that holds [`SessionState`].
 const STATE_KEY: &str = "state";
@@ -44,6 +74,21 @@ pub struct SessionState {
     page_views: u64,
     csrf_token: String,
     data: Data,
+    /// Unix time, milliseconds: when the session ends however active
+    /// (creation or last login plus the absolute timeout). 0 in a state
+    /// saved before there was a limit: then counted from `created_at`.
+    #[serde(default)]
+    absolute_expires_at_ms: i64,
+    /// Who logged in on this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    /// When they logged in, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authenticated_at: Option<i64>,
+    /// The login asked not to be remembered: the cookie gets no `Max-Age`
+    /// (a browser-session cookie) until the session ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    browser_session_cookie: bool,
 }
 
 /// The request's session: tower-sessions' handle plus the app's state, loaded
@@ -51,7 +96,7 @@ pub struct SessionState {
 pub struct AppSession {
     session: Session,
     state: Option<SessionState>,
-    idle_timeout: Duration,
+    rules: SessionRules,
     /// The request carried a `session_id` cookie that named no live session
     /// (expired, cleared, replaced or never issued): the reply says so.
     stale_cookie: bool,
@@ -82,42 +127,64 @@ impl SessionState {
     pub fn data(&self) -> &Data {
         &self.data
     }
+
+    /// When the session ends however active, Unix milliseconds.
+    pub fn absolute_expires_at_ms(&self) -> i64 {
+        self.absolute_expires_at_ms
+    }
+
+    /// Who logged in on this session, if anyone.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// When they logged in, Unix seconds.
+    pub fn authenticated_at(&self) -> Option<i64> {
+        self.authenticated_at
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let session = parts
+        let layer::RequestSession { session, rules } = parts
             .extensions
-            .get::<Session>()
+            .get::<layer::RequestSession>()
             .cloned()
             .ok_or_else(|| AppError::Internal("the session layer is missing".into()))?;
-        let idle_timeout = match session.expiry() {
-            Some(Expiry::OnInactivity(timeout)) => timeout.try_into().unwrap_or(Duration::ZERO),
-            _ => {
-                return Err(AppError::Internal(
-                    "the session expiry is not idle-based".into(),
-                ))
-            }
-        };
         // Loading the record also tells whether the cookie named a live
         // session: tower-sessions forgets an id the store does not know.
         let text = session.get::<String>(STATE_KEY).await?;
-        let state = match text.filter(|_| session.id().is_some()) {
+        let mut state = match text.filter(|_| session.id().is_some()) {
             Some(text) => Some(
                 serde_json::from_str::<SessionState>(&text)
                     .map_err(|err| AppError::Internal(format!("stored session state: {err}")))?,
             ),
             None => None,
         };
+        if let Some(found) = &mut state {
+            if found.absolute_expires_at_ms == 0 {
+                found.absolute_expires_at_ms = (found.created_at.saturating_mul(1000))
+                    .saturating_add(millis(rules.absolute_timeout));
+            }
+            // The store drops a session at its absolute limit by itself
+            // (every save caps the record's expiry there); this catches
+            // the last milliseconds between the two clocks, and a state
+            // saved with a longer limit. Flushed, so that a session this
+            // request creates gets a new id.
+            if found.absolute_expires_at_ms <= now_ms() {
+                session.flush().await?;
+                state = None;
+            }
+        }
         // Only worth a second look at the cookies when nothing was found.
         let stale_cookie =
             state.is_none() && cookie_pairs(&parts.headers).any(|(name, _)| name == SESSION_COOKIE);
         Ok(Self {
             session,
             state,
-            idle_timeout,
+            rules,
             stale_cookie,
         })
     }
@@ -147,7 +214,64 @@ impl AppSession {
 
     /// The idle timeout: how long the session lives without a request.
     pub fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
+        self.rules.idle_timeout
+    }
+
+    /// False when the server runs with `--unsafe-keep-id-on-login`.
+    pub fn fixation_defence(&self) -> bool {
+        !self.rules.keep_id_on_login
+    }
+
+    /// A short digest of the session id, to tell ids apart without
+    /// showing them: the first 8 hex digits of the SHA-256 of the cookie's
+    /// value. `None` without a live session.
+    pub fn id_fingerprint(&self) -> Option<String> {
+        self.state.as_ref()?;
+        let id = self.session.id()?;
+        let digest = Sha256::digest(id.to_string().as_bytes());
+        let mut hex = String::with_capacity(8);
+        for byte in &digest[..4] {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+        }
+        Some(hex)
+    }
+
+    /// The user logged in on this session, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.state.as_ref().and_then(SessionState::user)
+    }
+
+    /// Logs `user` in, whose credentials were checked: a privilege
+    /// change. The session (created if there is none) gets a new id and a
+    /// new CSRF token, so an id or token known before the login (planted,
+    /// say, by another port of this host: cookies ignore ports) is worth
+    /// nothing after it (session fixation). With `--unsafe-keep-id-on-login`
+    /// both are kept. The data stays, unless another user was logged in on
+    /// this session; the absolute limit counts again from now.
+    pub async fn log_in(&mut self, user: &str, remember: bool) -> Result<(), AppError> {
+        let rotate = self.is_live() && !self.rules.keep_id_on_login;
+        if rotate {
+            self.session.cycle_id().await?;
+        }
+        let now = now_ms();
+        let absolute = millis(self.rules.absolute_timeout);
+        let state = self.state_or_new();
+        if rotate {
+            state.csrf_token = new_csrf_token();
+        }
+        if state
+            .user
+            .as_deref()
+            .is_some_and(|previous| previous != user)
+        {
+            state.data = Data::new();
+        }
+        state.user = Some(user.to_owned());
+        state.authenticated_at = Some(now.div_euclid(1000));
+        state.absolute_expires_at_ms = now.saturating_add(absolute);
+        state.browser_session_cookie = !remember;
+        self.write().await
     }
 
     /// Fails with `no_session` unless there is a live session.
@@ -173,8 +297,8 @@ impl AppSession {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let moved_ms = self.fresh_expiry_ms() - state.expires_at_ms;
-        let threshold_ms = millis(self.idle_timeout / REFRESH_DIVISOR);
+        let moved_ms = self.fresh_expiry_ms(state) - state.expires_at_ms;
+        let threshold_ms = millis(self.rules.idle_timeout / REFRESH_DIVISOR);
         if moved_ms > threshold_ms {
             self.write().await?;
         }
@@ -222,36 +346,74 @@ impl AppSession {
     }
 
     fn state_or_new(&mut self) -> &mut SessionState {
-        self.state.get_or_insert_with(|| SessionState {
-            created_at: OffsetDateTime::now_utc().unix_timestamp(),
-            expires_at_ms: 0,
-            page_views: 0,
-            csrf_token: new_csrf_token(),
-            data: Data::new(),
+        let absolute = millis(self.rules.absolute_timeout);
+        self.state.get_or_insert_with(|| {
+            let now = now_ms();
+            SessionState {
+                created_at: now.div_euclid(1000),
+                expires_at_ms: 0,
+                page_views: 0,
+                csrf_token: new_csrf_token(),
+                data: Data::new(),
+                absolute_expires_at_ms: now.saturating_add(absolute),
+                user: None,
+                authenticated_at: None,
+                browser_session_cookie: false,
+            }
         })
     }
 
-    /// When the session would expire if it were saved now.
-    fn fresh_expiry_ms(&self) -> i64 {
-        let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        i64::try_from(now_ms)
-            .unwrap_or(i64::MAX)
-            .saturating_add(millis(self.idle_timeout))
+    /// When the session would expire if it were saved now: after the idle
+    /// timeout, but never after its absolute limit.
+    fn fresh_expiry_ms(&self, state: &SessionState) -> i64 {
+        now_ms()
+            .saturating_add(millis(self.rules.idle_timeout))
+            .min(state.absolute_expires_at_ms)
     }
 
+    /// Saves the state into the session record, with its expiry (see the
+    /// module doc for what the `Expiry` variant tells the layer). A session
+    /// without an id yet (new, or just given a new one) is saved to the
+    /// store here, so that the reply can show its id's fingerprint; the
+    /// layer's save afterwards writes the same record again.
     async fn write(&mut self) -> Result<(), AppError> {
-        let expires_at_ms = self.fresh_expiry_ms();
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let expires_at_ms = self.fresh_expiry_ms(state);
         let Some(state) = &mut self.state else {
             return Ok(());
         };
         state.expires_at_ms = expires_at_ms;
+        let expiry = if state.browser_session_cookie {
+            let end =
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_at_ms) * 1_000_000)
+                    .map_err(|err| AppError::Internal(format!("session expiry: {err}")))?;
+            Expiry::AtDateTime(end)
+        } else {
+            let left = u64::try_from(expires_at_ms.saturating_sub(now)).unwrap_or(0);
+            Expiry::OnInactivity(time::Duration::milliseconds(
+                i64::try_from(left).unwrap_or(i64::MAX),
+            ))
+        };
         let text = serde_json::to_string(state)
             .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+        self.session.set_expiry(Some(expiry));
         self.session
             .insert_value(STATE_KEY, serde_json::Value::String(text))
             .await?;
+        if self.session.id().is_none() {
+            self.session.save().await?;
+        }
         Ok(())
     }
+}
+
+/// Now, Unix milliseconds.
+fn now_ms() -> i64 {
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(now).unwrap_or(i64::MAX)
 }
 
 /// 256 random bits: unguessable, and safe in a header and an HTML attribute.

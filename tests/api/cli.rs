@@ -153,6 +153,10 @@ fn help_names_every_option_and_its_variable() {
         "LAB_PORT",
         "--keep-alive-timeout",
         "KEEP_ALIVE_TIMEOUT",
+        "--absolute-timeout",
+        "SESSION_ABSOLUTE_TIMEOUT",
+        "--unsafe-keep-id-on-login",
+        "UNSAFE_KEEP_ID_ON_LOGIN",
     ] {
         assert!(help.contains(word), "{word} in:\n{help}");
     }
@@ -172,6 +176,10 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
         &["--keep-alive-timeout", "-5"][..],
         &["--keep-alive-timeout", "1.5"][..],
         &["--keep-alive-timeout", "soon"][..],
+        &["--absolute-timeout", "0"][..],
+        &["--absolute-timeout", "-5"][..],
+        &["--absolute-timeout", "1.5"][..],
+        &["--absolute-timeout", "a day"][..],
         &["--no-such-flag"][..],
     ] {
         let output = Command::new(BINARY).args(args).output().expect("run");
@@ -184,7 +192,11 @@ fn a_bad_option_value_exits_non_zero_with_one_line() {
 
 #[test]
 fn a_bad_environment_value_exits_non_zero() {
-    for (variable, value) in [("PORT", "http"), ("KEEP_ALIVE_TIMEOUT", "0")] {
+    for (variable, value) in [
+        ("PORT", "http"),
+        ("KEEP_ALIVE_TIMEOUT", "0"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "0"),
+    ] {
         let output = Command::new(BINARY)
             .env(variable, value)
             .output()
@@ -194,6 +206,56 @@ fn a_bad_environment_value_exits_non_zero() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
+}
+
+#[test]
+fn the_unsafe_login_flag_is_refused_unless_the_host_is_loopback() {
+    for (host, by_env) in [("0.0.0.0", false), ("::", false), ("0.0.0.0", true)] {
+        let mut command = Command::new(BINARY);
+        command.args(["--host", host, "--port", "0", "--lab-port", "off"]);
+        if by_env {
+            command.env("UNSAFE_KEEP_ID_ON_LOGIN", "true");
+        } else {
+            command.arg("--unsafe-keep-id-on-login");
+        }
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{host}: still running with the flag on a public address");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("stderr");
+
+        assert!(!status.success(), "{host}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{host}: {stderr}");
+        assert!(stderr.contains("--unsafe-keep-id-on-login"), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn the_unsafe_login_flag_runs_on_loopback() {
+    let server = Server::start(&["--unsafe-keep-id-on-login"]);
+
+    let body: serde_json::Value = reqwest::get(format!("{}/get-session-data", server.base()))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+
+    assert_eq!(body["fixation_defence"], false);
 }
 
 #[tokio::test]

@@ -233,6 +233,46 @@ impl TestApp {
         self.post_action("/clear-session").await
     }
 
+    /// `POST /login` as the page sends it: JSON, with the session's own
+    /// token when there is a live session.
+    pub async fn login(&self, username: &str, password: &str, remember: bool) -> Reply {
+        let body = serde_json::json!({
+            "username": username,
+            "password": password,
+            "remember": remember,
+        });
+        let token = self.csrf_token().await;
+        self.login_raw(
+            "application/json",
+            body.to_string().into_bytes(),
+            token.as_deref(),
+        )
+        .await
+    }
+
+    /// `POST /login` with exactly this content type, body and token.
+    pub async fn login_raw(&self, content_type: &str, body: Vec<u8>, token: Option<&str>) -> Reply {
+        let mut request = self
+            .client
+            .post(self.url("/login"))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        Reply::read(request.send().await.expect("POST")).await
+    }
+
+    /// `POST /logout` with the session's own token.
+    pub async fn logout(&self) -> Reply {
+        self.post_action("/logout").await
+    }
+
+    /// `GET /me`.
+    pub async fn me(&self) -> Reply {
+        self.get("/me").await
+    }
+
     /// `GET /get-session-data` as a client that sends only `cookie`, as
     /// text or as raw bytes (which need not be valid UTF-8).
     pub async fn get_session_data_with_cookie(&self, cookie: impl AsRef<[u8]>) -> Reply {

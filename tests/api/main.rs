@@ -17,6 +17,7 @@ mod hostile_cookies;
 mod keep_alive;
 mod lab;
 mod lifecycle;
+mod login;
 mod nginx;
 mod page_logic;
 mod properties;
