@@ -19,6 +19,10 @@
  * @property {number} status - what the script got; 0 when the browser hid the reply
  * @property {Array<{method: string, cookies_received: string[], sec_fetch_site: (string|null)}>} requests -
  *   the ledger's entries for the request's probe
+ * @property {string} [pageHost] - the host name of the page that sent it (location.hostname)
+ * @property {string} [targetHost] - the host name of the lab origin it went to
+ * @property {boolean} [labPageOpened] - the learner opened the lab's page on that origin from this page,
+ *   so the lab's cookies were set for its host
  */
 
 /**
@@ -32,7 +36,7 @@ export function explainLabRow(o) {
   const actual = o.requests.find(function (r) { return r.method === o.method; });
   const cookies = actual ? actual.cookies_received : [];
   const seen = actual || preflight;
-  const got = o.status ? String(o.status) + ' (readable)' : 'blocked: the browser hid the reply';
+  const got = gotOf(o, preflight, actual);
   let received;
   if (actual) {
     received = (preflight ? 'preflight, then ' : '') + o.method + ' with ' +
@@ -51,6 +55,17 @@ export function explainLabRow(o) {
   };
 }
 
+/**
+ * What the script got: a readable reply, a reply the browser hid, or, when
+ * the ledger shows that the request itself never reached the server, no
+ * reply at all.
+ */
+function gotOf(o, preflight, actual) {
+  if (o.status) return String(o.status) + ' (readable)';
+  if (actual) return 'blocked: the browser hid the reply';
+  return preflight ? 'no reply: the preflight was refused' : 'not sent: nothing reached the server';
+}
+
 /** The sentences of the "why" column. */
 function whyOf(o, preflight, actual, cookies) {
   const lines = [];
@@ -59,6 +74,8 @@ function whyOf(o, preflight, actual, cookies) {
       lines.push('A JSON POST is not a "simple" request, so the browser asked first (OPTIONS); the lab\'s answer under ' +
         o.policy + ' did not allow ' + (o.withCredentials ? 'a credentialed POST' : 'the POST') +
         ' from this origin, so the browser never sent it.');
+      lines.push('Here CORS decided more than what the script may read: the ' + o.method +
+        ' itself never left the browser, and only the preflight reached the server.');
     } else {
       lines.push('The ledger has nothing under this probe: the browser sent no request at all (blocked before it left, for instance by the page\'s own Content-Security-Policy).');
     }
@@ -82,15 +99,31 @@ function cookieWhy(o, cookies, secFetchSite) {
   }
   if (secFetchSite === 'cross-site' || o.target === 'site') {
     const parts = ['This is another site (Sec-Fetch-Site: ' + (secFetchSite || 'not sent') + ').'];
+    const otherHost = o.pageHost && o.targetHost && o.pageHost !== o.targetHost;
+    // A browser picks cookies by host first, then by SameSite.
+    if (otherHost) {
+      parts.push('A browser picks cookies by host first: this page\'s session_id belongs to ' + o.pageHost +
+        ', not to ' + o.targetHost + ', so it was never a candidate.');
+    }
+    // The lab's page sets lab_lax and lab_none together: either in the
+    // ledger means both were set for the target's host.
+    const labSet = Boolean(o.labPageOpened) || noneSent || laxSent;
+    const where = o.targetHost ? ' on ' + o.targetHost : '';
     if (session || laxSent) {
       parts.push('Unexpected: SameSite=Lax cookies (' + cookies.filter(function (c) { return c !== 'lab_none'; }).join(', ') +
         ') rode along on a cross-site request.');
+    } else if (labSet) {
+      parts.push('The lab\'s page' + where + ' set lab_lax (SameSite=Lax) for that host; with credentials asked for, the browser still kept it off this cross-site request.');
     } else {
-      parts.push('With credentials asked for, the browser still kept SameSite=Lax cookies (session_id, lab_lax) off it.');
+      parts.push('If the lab\'s page' + where + ' set its cookies, lab_lax (SameSite=Lax) is kept off a cross-site request; this page has not opened it, so there may be no lab cookie' + where + ' at all.');
     }
-    parts.push(noneSent
-      ? 'Only lab_none (SameSite=None; Secure) rode along: this browser allows that third-party cookie.'
-      : 'lab_none (SameSite=None; Secure) did not ride along either: this browser blocks or partitions third-party cookies, or the other site\'s page was never opened to set it.');
+    if (noneSent) {
+      parts.push((laxSent || session ? '' : 'Only ') + 'lab_none (SameSite=None; Secure) rode along: this browser allows that third-party cookie.');
+    } else {
+      parts.push(labSet
+        ? 'lab_none (SameSite=None; Secure) did not ride along either: this browser blocks or partitions third-party cookies.'
+        : 'lab_none (SameSite=None; Secure) did not ride along either: this browser blocks or partitions third-party cookies, or the other site\'s page was never opened to set it.');
+    }
     return parts.join(' ');
   }
   return session

@@ -19,6 +19,37 @@ const POLICIES = ['credentials', 'wildcard', 'none'];
 const ATTACK_WATCH_MS = 120000;
 
 const targets = labTargets(labEl.labPort && labEl.labPort.content, location.hostname, location.port);
+/** Where the lab origins this page opened (so their cookies are set) are kept. */
+const OPENED_KEY = 'ajax-sessions-lab-opened';
+
+/**
+ * The lab origins whose page this page opened in a new tab.
+ * @returns {string[]}
+ */
+function openedOrigins() {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(OPENED_KEY) || '[]');
+    return Array.isArray(kept) ? kept : [];
+  } catch (err) {
+    // Storage off or the kept text broken: nothing known.
+    return [];
+  }
+}
+
+/**
+ * Remembers that the lab's page on `origin` was opened (it sets its cookies).
+ * @param {string} origin
+ */
+function rememberOpened(origin) {
+  const opened = openedOrigins();
+  if (opened.indexOf(origin) >= 0) return;
+  opened.push(origin);
+  try {
+    sessionStorage.setItem(OPENED_KEY, JSON.stringify(opened));
+  } catch (err) {
+    // Storage full or off: the rows then say "if".
+  }
+}
 
 /**
  * 16 random URL-safe characters.
@@ -59,7 +90,15 @@ function runOne(choice, done) {
   if (choice.method === 'POST') sent.body = { hello: 'lab' };
   request(sent, function (x) {
     readLedger(probe, function (requests) {
-      const outcome = Object.assign({}, choice, { status: x.status, requests: requests, origin: origin });
+      const outcome = Object.assign({}, choice, {
+        status: x.status,
+        requests: requests,
+        origin: origin,
+        probe: probe,
+        pageHost: location.hostname,
+        targetHost: new URL(origin).hostname,
+        labPageOpened: openedOrigins().indexOf(origin) >= 0
+      });
       done(outcome);
     });
   });
@@ -143,6 +182,7 @@ function onAttack(target) {
   }
   const probe = freshProbe();
   window.open(origin + '/?probe=' + probe + '&target=' + location.origin, '_blank', 'noopener');
+  rememberOpened(origin);
   const item = renderAttackOpened(target, probe, attackOpened(origin));
   const started = Date.now();
   /** Looks at the ledger once a second. */
@@ -175,6 +215,7 @@ function init() {
   labEl.runAll.addEventListener('click', onRunAll);
   labEl.attackPort.addEventListener('click', function () { onAttack('port'); });
   labEl.attackSite.addEventListener('click', function () { onAttack('site'); });
+  labEl.openSite.addEventListener('click', function () { rememberOpened(new URL(labEl.openSite.href).origin); });
 }
 
 init();

@@ -77,12 +77,13 @@ export function renderRunDone(ran) {
 
 /**
  * Adds a row to the table (at the top).
- * @param {import('./lab-explain.js').LabOutcome & {api: string, origin: string}} outcome
+ * @param {import('./lab-explain.js').LabOutcome & {api: string, origin: string, probe: string}} outcome
  */
 export function renderRow(outcome) {
   const said = explainLabRow(outcome);
   const row = document.createElement('tr');
   row.dataset.target = outcome.target;
+  row.dataset.probe = outcome.probe;
   row.dataset.api = outcome.api;
   row.dataset.credentials = String(outcome.withCredentials);
   row.dataset.policy = outcome.policy;

@@ -118,6 +118,18 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
             _ => {}
         }
     }
+    // Cross-site rows: the page's session_id was never a candidate for the
+    // other host, and the row does not claim cookies it cannot know of.
+    for row in table.iter().filter(|row| row["target"] == "site") {
+        let why = row["cells"][8].as_str().unwrap_or_default();
+        assert!(!why.contains("(session_id, lab_lax)"), "{row}");
+        if row["credentials"] == "true" {
+            assert!(
+                why.contains("session_id belongs to 127.0.0.1, not to localhost"),
+                "{row}"
+            );
+        }
+    }
     let lab_none_cross_site: Vec<bool> = table
         .iter()
         .filter(|row| row["target"] == "site" && row["credentials"] == "true")
@@ -169,6 +181,49 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
         assert_eq!(row["arrived"], "true", "{row}");
         assert_eq!(row["status"], "200", "{row}");
     }
+
+    // A JSON POST under the none policy: its preflight is refused, so the
+    // POST never leaves the browser. The row says so, and the ledger (read
+    // here, not through the page) holds only the OPTIONS.
+    client
+        .find(Locator::Css("#lab-policy option[value='none']"))
+        .await?
+        .click()
+        .await?;
+    click(client, "lab-send").await?;
+    wait_for(
+        client,
+        "the refused POST's row",
+        "document.querySelectorAll('#lab-rows tr[data-method=\"POST\"][data-policy=\"none\"]').length === 1",
+    )
+    .await?;
+    let refused = rows(client)
+        .await?
+        .into_iter()
+        .find(|row| row["method"] == "POST" && row["policy"] == "none")
+        .ok_or("the refused POST's row")?;
+    assert_eq!(refused["arrived"], "false", "{refused}");
+    assert_eq!(refused["preflighted"], "true", "{refused}");
+    assert_eq!(
+        refused["cells"][5], "no reply: the preflight was refused",
+        "{refused}"
+    );
+    let probe = refused["probe"].as_str().unwrap_or_default();
+    let ledger = lab
+        .app
+        .get(&format!("/lab/ledger?probe={probe}"))
+        .await
+        .json();
+    let methods: Vec<&str> = ledger["requests"]
+        .as_array()
+        .map(|requests| {
+            requests
+                .iter()
+                .filter_map(|r| r["method"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(methods, ["OPTIONS"], "{ledger}");
 
     // The other site plays the attacker, from each lab target.
     let before = lab.app.data().await;

@@ -43,14 +43,46 @@ test('wildcard with credentials is blocked, and the row says why', () => {
   assert.match(row.why, /\* is not enough/);
 });
 
-test('cross-site: SameSite=Lax cookies stay home; lab_none is reported either way', () => {
-  const none = explainLabRow(outcome({ target: 'site', requests: [entry('GET', ['lab_none'], 'cross-site')] }));
-  assert.match(none.why, /kept SameSite=Lax cookies \(session_id, lab_lax\) off it/);
+// Issue 17: this case used to assert "kept SameSite=Lax cookies (session_id,
+// lab_lax) off it", which was false: session_id belongs to the page's host
+// and was never a candidate, and lab_lax may not exist.
+const site = (over) => outcome({ target: 'site', pageHost: '127.0.0.1', targetHost: 'localhost', ...over });
+
+test('cross-site, lab_none rode along: the lab cookies exist, session_id was never a candidate', () => {
+  const none = explainLabRow(site({ requests: [entry('GET', ['lab_none'], 'cross-site')] }));
+  assert.match(none.why, /by host first: this page's session_id belongs to 127\.0\.0\.1, not to localhost, so it was never a candidate/);
+  assert.match(none.why, /The lab's page on localhost set lab_lax \(SameSite=Lax\) for that host; with credentials asked for, the browser still kept it off/);
   assert.match(none.why, /Only lab_none .* allows that third-party cookie/);
-  const blocked = explainLabRow(outcome({ target: 'site', requests: [entry('GET', [], 'cross-site')] }));
-  assert.match(blocked.why, /blocks or partitions third-party cookies/);
-  const wrong = explainLabRow(outcome({ target: 'site', requests: [entry('GET', ['session_id'], 'cross-site')] }));
+  assert.doesNotMatch(none.why, /session_id, lab_lax|If the lab's page/);
+});
+
+test('cross-site, no cookie and the lab page never opened from here: lab_lax only "if" it was set', () => {
+  const blocked = explainLabRow(site({ requests: [entry('GET', [], 'cross-site')] }));
+  assert.match(blocked.why, /session_id belongs to 127\.0\.0\.1, not to localhost/);
+  assert.match(blocked.why, /If the lab's page on localhost set its cookies, lab_lax \(SameSite=Lax\) is kept off a cross-site request; this page has not opened it/);
+  assert.match(blocked.why, /blocks or partitions third-party cookies, or the other site's page was never opened to set it/);
+  assert.doesNotMatch(blocked.why, /kept SameSite=Lax cookies|set lab_lax \(SameSite=Lax\) for that host/);
+});
+
+test('cross-site, no cookie after the lab page was opened from here: lab_lax exists and stayed home', () => {
+  const opened = explainLabRow(site({ labPageOpened: true, requests: [entry('GET', [], 'cross-site')] }));
+  assert.match(opened.why, /The lab's page on localhost set lab_lax \(SameSite=Lax\) for that host/);
+  assert.match(opened.why, /lab_none \(SameSite=None; Secure\) did not ride along either: this browser blocks or partitions third-party cookies\. The script/);
+});
+
+test('cross-site, from localhost: the hosts are named the other way round', () => {
+  const back = explainLabRow(site({ pageHost: 'localhost', targetHost: '127.0.0.1', requests: [entry('GET', [], 'cross-site')] }));
+  assert.match(back.why, /session_id belongs to localhost, not to 127\.0\.0\.1/);
+  assert.match(back.why, /If the lab's page on 127\.0\.0\.1 set its cookies/);
+});
+
+test('cross-site, a SameSite=Lax cookie rode along: flagged', () => {
+  const wrong = explainLabRow(site({ requests: [entry('GET', ['session_id'], 'cross-site')] }));
   assert.match(wrong.why, /Unexpected: SameSite=Lax cookies \(session_id\)/);
+  const lax = explainLabRow(site({ requests: [entry('GET', ['lab_lax', 'lab_none'], 'cross-site')] }));
+  assert.match(lax.why, /Unexpected: SameSite=Lax cookies \(lab_lax\)/);
+  assert.match(lax.why, / lab_none \(SameSite=None; Secure\) rode along/);
+  assert.doesNotMatch(lax.why, /Only lab_none/);
 });
 
 test('a JSON POST shows its preflight, and a refused preflight means no POST', () => {
@@ -64,8 +96,16 @@ test('a JSON POST shows its preflight, and a refused preflight means no POST', (
   assert.match(stopped.why, /never sent it/);
 });
 
+test('a refused preflight: no reply, not a hidden one, and CORS decided what was sent', () => {
+  const stopped = explainLabRow(outcome({ method: 'POST', policy: 'wildcard', status: 0, requests: [entry('OPTIONS', [], 'same-site')] }));
+  assert.equal(stopped.got, 'no reply: the preflight was refused');
+  assert.match(stopped.why, /Here CORS decided more than what the script may read: the POST itself never left the browser, and only the preflight reached the server\./);
+  assert.doesNotMatch(stopped.why, /hid|although the server got the request/);
+});
+
 test('nothing in the ledger is said as such', () => {
   const row = explainLabRow(outcome({ status: 0, requests: [] }));
+  assert.equal(row.got, 'not sent: nothing reached the server');
   assert.equal(row.received, 'nothing arrived');
   assert.equal(row.secFetchSite, '(none)');
 });
