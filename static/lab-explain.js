@@ -224,11 +224,61 @@ export function attackOpened(origin) {
  * @returns {string}
  */
 export function attackNotSeen(origin, waitedMs) {
-  const minutes = waitedMs / 60000;
-  const span = Number.isInteger(minutes) && minutes > 0
-    ? (NUMBER_WORDS[minutes] || String(minutes)) + (minutes === 1 ? ' minute' : ' minutes')
-    : Math.round(waitedMs / 1000) + ' seconds';
-  return 'No forged request from ' + origin + ' reached the server within ' + span + '.';
+  return 'No forged request from ' + origin + ' reached the server within ' + spanOf(waitedMs) + '.';
+}
+
+/**
+ * A duration for a sentence: "two minutes", "10 seconds".
+ * @param {number} ms
+ * @returns {string}
+ */
+function spanOf(ms) {
+  const minutes = ms / 60000;
+  if (Number.isInteger(minutes) && minutes > 0) {
+    return (NUMBER_WORDS[minutes] || String(minutes)) + (minutes === 1 ? ' minute' : ' minutes');
+  }
+  return Math.round(ms / 1000) + ' seconds';
+}
+
+/**
+ * Where watching for the attacker's request stands, from the ledger's
+ * entries under its probe: the forged request arrived; the attacker page
+ * was served but refused this page as its target (so it has no button);
+ * it was never served within `limits.pageMs`; nothing within
+ * `limits.watchMs`; or still watching.
+ * @param {string} origin - the attacker page's origin
+ * @param {string} target - this page's origin, which the attacker page was asked to aim at
+ * @param {Array<LedgerEntry & {path?: string, target_accepted?: boolean}>} requests - the ledger's entries
+ * @param {number} waitedMs - how long the panel has watched
+ * @param {{pageMs: number, watchMs: number}} limits
+ * @returns {{state: 'forged'|'refused'|'not-loaded'|'not-seen'|'watching', text: string, forged: (LedgerEntry|null)}}
+ */
+export function attackProgress(origin, target, requests, waitedMs, limits) {
+  const forged = requests.find(function (r) { return r.path === '/update-session-data'; });
+  if (forged) return { state: 'forged', text: explainAttack(origin, forged), forged: forged };
+  const page = requests.find(function (r) { return typeof r.target_accepted === 'boolean'; });
+  if (page && !page.target_accepted) {
+    return {
+      state: 'refused',
+      text: 'The attacker page on ' + origin + ' opened but did not take ' + target +
+        ' as its target, so it has no button and nothing was sent: the lab aims only at this server\'s own origins, on the host it was asked under.',
+      forged: null
+    };
+  }
+  if (!page && waitedMs >= limits.pageMs) {
+    return {
+      state: 'not-loaded',
+      text: 'The attacker page on ' + origin + ' was not served within ' + spanOf(limits.pageMs) +
+        ' (a blocked pop-up, or the lab unreachable from this browser), so nothing was sent. Try the button again.',
+      forged: null
+    };
+  }
+  if (waitedMs >= limits.watchMs) return { state: 'not-seen', text: attackNotSeen(origin, limits.watchMs), forged: null };
+  return {
+    state: 'watching',
+    text: page ? 'The attacker page on ' + origin + ' is open and aims at ' + target + ': press its button, then come back. Watching the ledger…' : attackOpened(origin),
+    forged: null
+  };
 }
 
 /** Small numbers as words, for sentences. */

@@ -8,15 +8,18 @@
 
 import { explain, request } from './exchange.js';
 import { send } from './transport.js';
-import { attackNotSeen, attackOpened, explainAttack, labStatus, labTargets, runAllSummary } from './lab-explain.js';
+import { attackOpened, attackProgress, labStatus, labTargets, runAllSummary } from './lab-explain.js';
 import {
   labEl, renderAttackOpened, renderAttackOutcome, renderAttackText, renderLabOff, renderProgress, renderRow,
   renderRunDone, renderRunStarted, renderTargets
 } from './lab-view.js';
 
 const POLICIES = ['credentials', 'wildcard', 'none'];
-/** How long the panel watches the ledger for the attacker's request. */
-const ATTACK_WATCH_MS = 120000;
+/**
+ * How long the panel watches the ledger: for the attacker page to be
+ * served (it records itself), and for the learner to press its button.
+ */
+const ATTACK_LIMITS = { pageMs: 10000, watchMs: 120000 };
 
 const targets = labTargets(labEl.labPort && labEl.labPort.content, location.hostname, location.port);
 /** Where the lab origins this page opened (so their cookies are set) are kept. */
@@ -188,16 +191,13 @@ function onAttack(target) {
   /** Looks at the ledger once a second. */
   function watch() {
     readLedger(probe, function (requests) {
-      const forged = requests.find(function (r) { return r.path === '/update-session-data'; });
-      if (forged) {
-        renderAttackOutcome(item, forged, explainAttack(origin, forged));
+      const now = attackProgress(origin, location.origin, requests, Date.now() - started, ATTACK_LIMITS);
+      if (now.forged) {
+        renderAttackOutcome(item, now.forged, now.text);
         return;
       }
-      if (Date.now() - started < ATTACK_WATCH_MS) {
-        window.setTimeout(watch, 1000);
-      } else {
-        renderAttackText(item, attackNotSeen(origin, ATTACK_WATCH_MS));
-      }
+      renderAttackText(item, now.text, now.state);
+      if (now.state === 'watching') window.setTimeout(watch, 1000);
     });
   }
   watch();

@@ -142,10 +142,13 @@ export function renderAttackOutcome(item, forged, text) {
 }
 
 /**
- * Replaces an attacker run's text (no outcome to record).
+ * Replaces an attacker run's text (no outcome to record), only when it
+ * changed, so that screen readers do not hear it again every second.
  * @param {HTMLLIElement} item - from renderAttackOpened
  * @param {string} text
+ * @param {string} state - lab-explain.js `attackProgress`'s state
  */
-export function renderAttackText(item, text) {
-  item.textContent = text;
+export function renderAttackText(item, text, state) {
+  item.dataset.state = state;
+  if (item.textContent !== text) item.textContent = text;
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainLabRow, explainAttack, attackNotSeen, attackOpened, labTargets, labStatus, runAllSummary } =
+const { explainLabRow, explainAttack, attackNotSeen, attackOpened, attackProgress, labTargets, labStatus, runAllSummary } =
   await importStatic('lab-explain.js');
 
 const entry = (method, cookies, site) => ({ method, cookies_received: cookies, sec_fetch_site: site });
@@ -190,6 +190,49 @@ test('while and after watching for the attack', () => {
   assert.equal(attackNotSeen(PORT, 120000), 'No forged request from http://127.0.0.1:4001 reached the server within two minutes.');
   assert.equal(attackNotSeen(PORT, 60000), 'No forged request from http://127.0.0.1:4001 reached the server within one minute.');
   assert.equal(attackNotSeen(PORT, 5000), 'No forged request from http://127.0.0.1:4001 reached the server within 5 seconds.');
+});
+
+// Watching the ledger for the attacker page and its forged request.
+const LIMITS = { pageMs: 10000, watchMs: 120000 };
+const MAIN = 'http://127.0.0.1:3000';
+const served = (accepted) => ({ method: 'GET', path: '/', status: 200, target_accepted: accepted, cookies_received: [], origin: null, sec_fetch_site: 'none' });
+
+test('watching: nothing yet, the attacker page not served yet', () => {
+  const now = attackProgress(PORT, MAIN, [], 2000, LIMITS);
+  assert.equal(now.state, 'watching');
+  assert.equal(now.text, attackOpened(PORT));
+});
+
+test('watching: the attacker page was served and took this page as its target', () => {
+  const now = attackProgress(PORT, MAIN, [served(true)], 30000, LIMITS);
+  assert.equal(now.state, 'watching');
+  assert.equal(now.text, 'The attacker page on ' + PORT + ' is open and aims at ' + MAIN + ': press its button, then come back. Watching the ledger…');
+});
+
+test('the attacker page refused this page as its target: the wait ends at once, and says why', () => {
+  const now = attackProgress(PORT, 'http://demo.test:3000', [served(false)], 1000, LIMITS);
+  assert.equal(now.state, 'refused');
+  assert.match(now.text, /^The attacker page on http:\/\/127\.0\.0\.1:4001 opened but did not take http:\/\/demo\.test:3000 as its target, so it has no button and nothing was sent/);
+});
+
+test('the attacker page never served: the wait ends within seconds', () => {
+  const now = attackProgress(PORT, MAIN, [], 10000, LIMITS);
+  assert.equal(now.state, 'not-loaded');
+  assert.match(now.text, /was not served within 10 seconds .*nothing was sent/);
+});
+
+test('served, but no forged request within the watch: said as before', () => {
+  const now = attackProgress(PORT, MAIN, [served(true)], 120000, LIMITS);
+  assert.equal(now.state, 'not-seen');
+  assert.equal(now.text, attackNotSeen(PORT, 120000));
+});
+
+test('the forged request arrived: its explanation, whatever else the ledger holds', () => {
+  const entry = forged();
+  const now = attackProgress(PORT, MAIN, [served(true), entry], 5000, LIMITS);
+  assert.equal(now.state, 'forged');
+  assert.equal(now.forged, entry);
+  assert.equal(now.text, explainAttack(PORT, entry));
 });
 
 test('lab targets: off, from 127.0.0.1, from localhost, from another name, from an IPv6 literal', () => {
