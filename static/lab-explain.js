@@ -179,6 +179,29 @@ export function labTargets(labPort, hostname, pagePort) {
 }
 
 /**
+ * Panel 1's note on the lab's cookies in this page's document.cookie: the
+ * lab's page on another port of this host sets lab_lax=1 and lab_none=1
+ * for the host, and cookies ignore ports, so this page sees them. Said
+ * only when document.cookie holds one of them with the lab's value, and
+ * hedged, since the learner could have set one in panel 2.
+ * @param {string} cookieText - document.cookie
+ * @param {string} pageHost - location.hostname
+ * @param {string|null} labOrigin - the lab on this host (labTargets's port), null when the lab is off
+ * @returns {string} '' when there is nothing to say
+ */
+export function labCookiesHere(cookieText, pageHost, labOrigin) {
+  if (!labOrigin) return '';
+  const seen = (cookieText ? cookieText.split('; ') : []).filter(function (pair) {
+    return pair === 'lab_lax=1' || pair === 'lab_none=1';
+  });
+  if (!seen.length) return '';
+  return seen.join(' and ') + (seen.length > 1 ? ' are' : ' is') + ' what the lab\'s page on ' + labOrigin +
+    ' sets for the host ' + pageHost + ' (unless you set ' + (seen.length > 1 ? 'them' : 'it') +
+    ' here yourself): a cookie belongs to a host, not to a port, so this page on another port sees ' +
+    (seen.length > 1 ? 'them' : 'it') + ' and sends ' + (seen.length > 1 ? 'them' : 'it') + ' with its own requests too.';
+}
+
+/**
  * The panel's status line: where the lab listens, or why it cannot run.
  * @param {{port: (string|null), site: (string|null), why: string}} targets - from labTargets
  * @returns {string}

@@ -8,9 +8,9 @@
 
 import { explain, request } from './exchange.js';
 import { send } from './transport.js';
-import { attackOpened, attackProgress, labStatus, labTargets, runAllSummary } from './lab-explain.js';
+import { attackOpened, attackProgress, labCookiesHere, labStatus, labTargets, runAllSummary } from './lab-explain.js';
 import {
-  labEl, renderAttackOpened, renderAttackOutcome, renderAttackText, renderLabOff, renderProgress, renderRow,
+  labEl, renderAttackOpened, renderCookiesNote, renderAttackOutcome, renderAttackText, renderLabOff, renderProgress, renderRow,
   renderRunDone, renderRunStarted, renderTargets
 } from './lab-view.js';
 
@@ -203,8 +203,22 @@ function onAttack(target) {
   watch();
 }
 
+/**
+ * Panel 1 shows document.cookie after every request; when the lab's
+ * cookies are among them, its note says where they came from.
+ */
+function watchCookies() {
+  if (!labEl.jsCookies || !labEl.jsCookiesLab) return;
+  const update = function () {
+    renderCookiesNote(labCookiesHere(document.cookie, location.hostname, targets.port));
+  };
+  new MutationObserver(update).observe(labEl.jsCookies, { childList: true, characterData: true, subtree: true });
+  update();
+}
+
 /** Wires the panel, or says why it cannot run. */
 function init() {
+  watchCookies();
   if (!labEl.form) return;
   if (!targets.port) {
     renderLabOff(targets.why);

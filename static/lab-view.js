@@ -23,8 +23,19 @@ export const labEl = {
   attackPort: document.getElementById('attack-port'),
   attackSite: document.getElementById('attack-site'),
   attackResults: document.getElementById('attack-results'),
-  openSite: document.getElementById('lab-open-site')
+  openSite: document.getElementById('lab-open-site'),
+  jsCookies: document.getElementById('js-cookies'),
+  jsCookiesLab: document.getElementById('js-cookies-lab')
 };
+
+/**
+ * Panel 1's note on the lab's cookies; hidden when there is none.
+ * @param {string} text - lab-explain.js `labCookiesHere`
+ */
+export function renderCookiesNote(text) {
+  labEl.jsCookiesLab.textContent = text;
+  labEl.jsCookiesLab.hidden = !text;
+}
 
 /**
  * Names the targets on the controls and says where the lab listens.

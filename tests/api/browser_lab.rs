@@ -60,6 +60,32 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     )
     .await?;
 
+    // Panel 1: the lab's page on 127.0.0.1:LAB set its cookies for the
+    // host, so this page's document.cookie holds them, and the note says
+    // where they came from.
+    let seen = eval(
+        client,
+        "return {cookies: document.cookie, hidden: document.getElementById('js-cookies-lab').hidden, \
+         note: document.getElementById('js-cookies-lab').textContent};",
+    )
+    .await?;
+    println!("panel 1 from 127.0.0.1: {seen}");
+    let cookie_text = seen["cookies"].as_str().unwrap_or_default();
+    assert!(
+        cookie_text.split("; ").any(|pair| pair == "lab_lax=1"),
+        "{seen}"
+    );
+    assert_eq!(seen["hidden"], false, "{seen}");
+    assert!(
+        seen["note"]
+            .as_str()
+            .is_some_and(|note| note.contains(&format!(
+                "what the lab's page on {} sets for the host 127.0.0.1",
+                lab.lab
+            ))),
+        "{seen}"
+    );
+
     click(client, "lab-run-all").await?;
     wait_for_within(
         client,

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainLabRow, explainAttack, attackNotSeen, attackOpened, attackProgress, labTargets, labStatus, runAllSummary } =
+const { explainLabRow, explainAttack, attackNotSeen, attackOpened, attackProgress, labCookiesHere, labTargets, labStatus,
+  runAllSummary } =
   await importStatic('lab-explain.js');
 
 const entry = (method, cookies, site) => ({ method, cookies_received: cookies, sec_fetch_site: site });
@@ -254,4 +255,18 @@ test('lab status and the run summary say what runs and what was skipped', () => 
   assert.equal(labStatus({ port: 'http://demo.test:4001', site: null, why: 'Another site is not available.' }), 'Another site is not available.');
   assert.equal(runAllSummary(24, 24, ''), '24 combinations done.');
   assert.equal(runAllSummary(12, 24, 'Why.'), '12 combinations done; 12 skipped. Why.');
+});
+
+test('panel 1: the lab\'s cookies in document.cookie are said to come from the lab on this host', () => {
+  assert.equal(labCookiesHere('theme=dark; lab_lax=1; lab_none=1', '127.0.0.1', PORT),
+    'lab_lax=1 and lab_none=1 are what the lab\'s page on ' + PORT + ' sets for the host 127.0.0.1 (unless you set them here ' +
+    'yourself): a cookie belongs to a host, not to a port, so this page on another port sees them and sends them with its own requests too.');
+  assert.match(labCookiesHere('lab_lax=1', 'localhost', SITE), /^lab_lax=1 is what the lab's page on http:\/\/localhost:4001 sets for the host localhost \(unless you set it/);
+});
+
+test('panel 1: nothing to say without the lab\'s cookies, with other values, or with the lab off', () => {
+  assert.equal(labCookiesHere('theme=dark', '127.0.0.1', PORT), '');
+  assert.equal(labCookiesHere('', '127.0.0.1', PORT), '');
+  assert.equal(labCookiesHere('lab_lax=oatmeal', '127.0.0.1', PORT), '');
+  assert.equal(labCookiesHere('lab_lax=1', '127.0.0.1', null), '');
 });
