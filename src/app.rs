@@ -123,14 +123,19 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
     let session_routes = match lab {
         Some(lab) => {
             let recorder = RecordProbes::new(lab.ledger.clone());
-            session_routes(sessions, |sessions| {
+            // Only the page names the lab on the host it was asked under.
+            let index = get(page::index).layer(middleware::from_fn_with_state(
+                Arc::new(lab.clone()),
+                lab::page_policy,
+            ));
+            session_routes(sessions, index, |sessions| {
                 shared_layers()
                     .layer(recorder.clone())
                     .layer(sessions)
                     .layer(limit)
             })
         }
-        None => session_routes(sessions, |sessions| {
+        None => session_routes(sessions, get(page::index), |sessions| {
             shared_layers().layer(sessions).layer(limit)
         }),
     };
@@ -164,9 +169,11 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
 /// The session routes, each with its whole stack from `stack` in one
 /// `layer` call; the stack is given the session layer that fits the route
 /// (`read_only` where the route only reads). Wrong methods get the JSON
-/// `405` through the same stack.
+/// `405` through the same stack. `index` is `GET /`, with its own layer
+/// when the lab is on.
 fn session_routes<L>(
     sessions: SessionLayer,
+    index: MethodRouter<SessionRoutes>,
     stack: impl Fn(SessionLayer) -> L,
 ) -> Router<SessionRoutes>
 where
@@ -181,7 +188,7 @@ where
             .layer(stack(sessions))
     };
     Router::new()
-        .route("/", route(get(page::index), sessions.clone()))
+        .route("/", route(index, sessions.clone()))
         .route(
             "/get-session-data",
             route(get(session_api::get_session_data), sessions.read_only()),

@@ -51,6 +51,55 @@ fn content_security_policy<'a>(connect_to: impl Iterator<Item = &'a str>) -> Str
     )
 }
 
+/// The policy [`content_security_policy`] gives, as a header value: a
+/// handler that names the lab under the host its page was requested under
+/// sets it on its own response, and [`ResponseHeaders::apply`] keeps it.
+/// Only for origins built from [`host_on_port`] or the listeners' own
+/// addresses; anything else falls back to a policy without them.
+pub fn content_security_policy_value<'a>(connect_to: impl Iterator<Item = &'a str>) -> HeaderValue {
+    HeaderValue::try_from(content_security_policy(connect_to))
+        .unwrap_or_else(|_| HeaderValue::from_static(FALLBACK_CSP))
+}
+
+/// The policy when the built one is not a valid header value.
+const FALLBACK_CSP: &str = "default-src 'self'; frame-ancestors 'none'";
+
+/// The host of a `Host` header (or of an origin's authority), when it is
+/// `HOST:PORT` with exactly `port` and `HOST` a valid host name (letters,
+/// digits and hyphens in dot-separated labels of 1 to 63 characters, not
+/// all digits in the last) or an IP literal (`[…]` for IPv6): lowercased
+/// and canonical, so it can be compared with an `Origin` and written into
+/// a header without adding anything to it. `None` for anything else.
+pub fn host_on_port(authority: &str, port: u16) -> Option<String> {
+    let (host, given_port) = authority.rsplit_once(':')?;
+    if given_port != port.to_string() {
+        return None;
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|v6| format!("[{v6}]"));
+    }
+    if let Ok(v4) = host.parse::<std::net::Ipv4Addr>() {
+        return Some(v4.to_string());
+    }
+    let valid_label = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let last_is_name = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()));
+    (host.len() <= 253 && host.split('.').all(valid_label) && last_is_name)
+        .then(|| host.to_ascii_lowercase())
+}
+
 /// A session that passed the origin check and, when live, the CSRF check:
 /// the extractor for every handler that changes session state.
 pub struct VerifiedSession(pub AppSession);
@@ -129,21 +178,25 @@ impl ResponseHeaders {
         Self {
             // Origins and the instance name are visible ASCII (checked by
             // the option parser); anything else falls back to a safe value.
-            csp: HeaderValue::try_from(csp).unwrap_or_else(|_| {
-                HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
-            }),
+            csp: HeaderValue::try_from(csp)
+                .unwrap_or_else(|_| HeaderValue::from_static(FALLBACK_CSP)),
             served_by: HeaderValue::from_str(instance)
                 .unwrap_or_else(|_| HeaderValue::from_static("unnamed")),
         }
     }
 
     /// Adds the headers to a response (a `MapResponse` layer around the
-    /// whole app).
+    /// whole app). A `Content-Security-Policy` the handler set (a page that
+    /// names the lab on the host it was requested under, built by
+    /// [`content_security_policy_value`]) is kept; every other response
+    /// gets the listener's own.
     pub fn apply(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         headers.reserve(5);
         headers.insert(SERVED_BY_HEADER.clone(), self.served_by.clone());
-        headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert_with(|| self.csp.clone());
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -203,6 +256,73 @@ mod tests {
         }
         let cross = headers(&[("host", "a.test"), ("sec-fetch-site", "cross-site")]);
         assert!(reject_cross_site(&cross).is_err());
+    }
+
+    #[test]
+    fn a_host_counts_only_as_a_valid_name_or_ip_literal_on_the_port() {
+        for (authority, host) in [
+            ("demo.test:3000", "demo.test"),
+            ("Demo.TEST:3000", "demo.test"),
+            ("localhost:3000", "localhost"),
+            ("127.0.0.1:3000", "127.0.0.1"),
+            ("[::1]:3000", "[::1]"),
+            ("[0:0:0:0:0:0:0:1]:3000", "[::1]"),
+            ("a-b.c1.example:3000", "a-b.c1.example"),
+        ] {
+            assert_eq!(
+                host_on_port(authority, 3000).as_deref(),
+                Some(host),
+                "{authority}"
+            );
+        }
+        for authority in [
+            "demo.test",
+            "demo.test:3001",
+            "demo.test:03000",
+            "demo.test:+3000",
+            ":3000",
+            "demo..test:3000",
+            ".demo.test:3000",
+            "demo.test.:3000",
+            "-demo.test:3000",
+            "demo_test:3000",
+            "127.1:3000",
+            "1.2.3.4.5:3000",
+            "[::1:3000",
+            "[nope]:3000",
+            "::1:3000",
+            "demo.test; script-src *:3000",
+            "demo.test'none':3000",
+            "user@demo.test:3000",
+            "demo.test:3000:3000",
+            "d\u{e9}mo.test:3000",
+        ] {
+            assert_eq!(host_on_port(authority, 3000), None, "{authority}");
+        }
+        let long = format!("{}.test:3000", "a".repeat(64));
+        assert_eq!(host_on_port(&long, 3000), None);
+    }
+
+    #[test]
+    fn a_handlers_own_policy_is_kept_and_every_other_response_gets_the_listeners() {
+        let headers = ResponseHeaders::new("unnamed", ["http://127.0.0.1:4001"].into_iter());
+        let plain = headers.apply(Response::new(axum::body::Body::empty()));
+        assert!(plain.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .is_ok_and(|csp| csp.contains("connect-src 'self' http://127.0.0.1:4001;")));
+        let mut own = Response::new(axum::body::Body::empty());
+        own.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy_value(["http://demo.test:4001"].into_iter()),
+        );
+        let own = headers.apply(own);
+        assert!(own.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .is_ok_and(
+                |csp| csp.contains("connect-src 'self' http://demo.test:4001;")
+                    && csp.contains("script-src 'self';")
+                    && csp.contains("frame-ancestors 'none'")
+            ));
     }
 
     #[test]

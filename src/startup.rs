@@ -59,6 +59,7 @@ impl Application {
         let link = lab_listener.as_ref().map(|(_, lab_address)| LabLink {
             port: lab_address.port(),
             host: config.host,
+            main_port: address.port(),
             ledger: ledger.clone(),
         });
         let main = Bound {

@@ -19,6 +19,10 @@
  * @property {number} status - what the script got; 0 when the browser hid the reply
  * @property {Array<{method: string, cookies_received: string[], sec_fetch_site: (string|null)}>} requests -
  *   the ledger's entries for the request's probe
+ * @property {string} [pageHost] - the host name of the page that sent it (location.hostname)
+ * @property {string} [targetHost] - the host name of the lab origin it went to
+ * @property {boolean} [labPageOpened] - the learner opened the lab's page on that origin from this page,
+ *   so the lab's cookies were set for its host
  */
 
 /**
@@ -32,7 +36,7 @@ export function explainLabRow(o) {
   const actual = o.requests.find(function (r) { return r.method === o.method; });
   const cookies = actual ? actual.cookies_received : [];
   const seen = actual || preflight;
-  const got = o.status ? String(o.status) + ' (readable)' : 'blocked: the browser hid the reply';
+  const got = gotOf(o, preflight, actual);
   let received;
   if (actual) {
     received = (preflight ? 'preflight, then ' : '') + o.method + ' with ' +
@@ -51,6 +55,17 @@ export function explainLabRow(o) {
   };
 }
 
+/**
+ * What the script got: a readable reply, a reply the browser hid, or, when
+ * the ledger shows that the request itself never reached the server, no
+ * reply at all.
+ */
+function gotOf(o, preflight, actual) {
+  if (o.status) return String(o.status) + ' (readable)';
+  if (actual) return 'blocked: the browser hid the reply';
+  return preflight ? 'no reply: the preflight was refused' : 'not sent: nothing reached the server';
+}
+
 /** The sentences of the "why" column. */
 function whyOf(o, preflight, actual, cookies) {
   const lines = [];
@@ -59,6 +74,8 @@ function whyOf(o, preflight, actual, cookies) {
       lines.push('A JSON POST is not a "simple" request, so the browser asked first (OPTIONS); the lab\'s answer under ' +
         o.policy + ' did not allow ' + (o.withCredentials ? 'a credentialed POST' : 'the POST') +
         ' from this origin, so the browser never sent it.');
+      lines.push('Here CORS decided more than what the script may read: the ' + o.method +
+        ' itself never left the browser, and only the preflight reached the server.');
     } else {
       lines.push('The ledger has nothing under this probe: the browser sent no request at all (blocked before it left, for instance by the page\'s own Content-Security-Policy).');
     }
@@ -82,15 +99,31 @@ function cookieWhy(o, cookies, secFetchSite) {
   }
   if (secFetchSite === 'cross-site' || o.target === 'site') {
     const parts = ['This is another site (Sec-Fetch-Site: ' + (secFetchSite || 'not sent') + ').'];
+    const otherHost = o.pageHost && o.targetHost && o.pageHost !== o.targetHost;
+    // A browser picks cookies by host first, then by SameSite.
+    if (otherHost) {
+      parts.push('A browser picks cookies by host first: this page\'s session_id belongs to ' + o.pageHost +
+        ', not to ' + o.targetHost + ', so it was never a candidate.');
+    }
+    // The lab's page sets lab_lax and lab_none together: either in the
+    // ledger means both were set for the target's host.
+    const labSet = Boolean(o.labPageOpened) || noneSent || laxSent;
+    const where = o.targetHost ? ' on ' + o.targetHost : '';
     if (session || laxSent) {
       parts.push('Unexpected: SameSite=Lax cookies (' + cookies.filter(function (c) { return c !== 'lab_none'; }).join(', ') +
         ') rode along on a cross-site request.');
+    } else if (labSet) {
+      parts.push('The lab\'s page' + where + ' set lab_lax (SameSite=Lax) for that host; with credentials asked for, the browser still kept it off this cross-site request.');
     } else {
-      parts.push('With credentials asked for, the browser still kept SameSite=Lax cookies (session_id, lab_lax) off it.');
+      parts.push('If the lab\'s page' + where + ' set its cookies, lab_lax (SameSite=Lax) is kept off a cross-site request; this page has not opened it, so there may be no lab cookie' + where + ' at all.');
     }
-    parts.push(noneSent
-      ? 'Only lab_none (SameSite=None; Secure) rode along: this browser allows that third-party cookie.'
-      : 'lab_none (SameSite=None; Secure) did not ride along either: this browser blocks or partitions third-party cookies, or the other site\'s page was never opened to set it.');
+    if (noneSent) {
+      parts.push((laxSent || session ? '' : 'Only ') + 'lab_none (SameSite=None; Secure) rode along: this browser allows that third-party cookie.');
+    } else {
+      parts.push(labSet
+        ? 'lab_none (SameSite=None; Secure) did not ride along either: this browser blocks or partitions third-party cookies.'
+        : 'lab_none (SameSite=None; Secure) did not ride along either: this browser blocks or partitions third-party cookies, or the other site\'s page was never opened to set it.');
+    }
     return parts.join(' ');
   }
   return session
@@ -146,6 +179,29 @@ export function labTargets(labPort, hostname, pagePort) {
 }
 
 /**
+ * Panel 1's note on the lab's cookies in this page's document.cookie: the
+ * lab's page on another port of this host sets lab_lax=1 and lab_none=1
+ * for the host, and cookies ignore ports, so this page sees them. Said
+ * only when document.cookie holds one of them with the lab's value, and
+ * hedged, since the learner could have set one in panel 2.
+ * @param {string} cookieText - document.cookie
+ * @param {string} pageHost - location.hostname
+ * @param {string|null} labOrigin - the lab on this host (labTargets's port), null when the lab is off
+ * @returns {string} '' when there is nothing to say
+ */
+export function labCookiesHere(cookieText, pageHost, labOrigin) {
+  if (!labOrigin) return '';
+  const seen = (cookieText ? cookieText.split('; ') : []).filter(function (pair) {
+    return pair === 'lab_lax=1' || pair === 'lab_none=1';
+  });
+  if (!seen.length) return '';
+  return seen.join(' and ') + (seen.length > 1 ? ' are' : ' is') + ' what the lab\'s page on ' + labOrigin +
+    ' sets for the host ' + pageHost + ' (unless you set ' + (seen.length > 1 ? 'them' : 'it') +
+    ' here yourself): a cookie belongs to a host, not to a port, so this page on another port sees ' +
+    (seen.length > 1 ? 'them' : 'it') + ' and sends ' + (seen.length > 1 ? 'them' : 'it') + ' with its own requests too.';
+}
+
+/**
  * The panel's status line: where the lab listens, or why it cannot run.
  * @param {{port: (string|null), site: (string|null), why: string}} targets - from labTargets
  * @returns {string}
@@ -191,11 +247,61 @@ export function attackOpened(origin) {
  * @returns {string}
  */
 export function attackNotSeen(origin, waitedMs) {
-  const minutes = waitedMs / 60000;
-  const span = Number.isInteger(minutes) && minutes > 0
-    ? (NUMBER_WORDS[minutes] || String(minutes)) + (minutes === 1 ? ' minute' : ' minutes')
-    : Math.round(waitedMs / 1000) + ' seconds';
-  return 'No forged request from ' + origin + ' reached the server within ' + span + '.';
+  return 'No forged request from ' + origin + ' reached the server within ' + spanOf(waitedMs) + '.';
+}
+
+/**
+ * A duration for a sentence: "two minutes", "10 seconds".
+ * @param {number} ms
+ * @returns {string}
+ */
+function spanOf(ms) {
+  const minutes = ms / 60000;
+  if (Number.isInteger(minutes) && minutes > 0) {
+    return (NUMBER_WORDS[minutes] || String(minutes)) + (minutes === 1 ? ' minute' : ' minutes');
+  }
+  return Math.round(ms / 1000) + ' seconds';
+}
+
+/**
+ * Where watching for the attacker's request stands, from the ledger's
+ * entries under its probe: the forged request arrived; the attacker page
+ * was served but refused this page as its target (so it has no button);
+ * it was never served within `limits.pageMs`; nothing within
+ * `limits.watchMs`; or still watching.
+ * @param {string} origin - the attacker page's origin
+ * @param {string} target - this page's origin, which the attacker page was asked to aim at
+ * @param {Array<LedgerEntry & {path?: string, target_accepted?: boolean}>} requests - the ledger's entries
+ * @param {number} waitedMs - how long the panel has watched
+ * @param {{pageMs: number, watchMs: number}} limits
+ * @returns {{state: 'forged'|'refused'|'not-loaded'|'not-seen'|'watching', text: string, forged: (LedgerEntry|null)}}
+ */
+export function attackProgress(origin, target, requests, waitedMs, limits) {
+  const forged = requests.find(function (r) { return r.path === '/update-session-data'; });
+  if (forged) return { state: 'forged', text: explainAttack(origin, forged), forged: forged };
+  const page = requests.find(function (r) { return typeof r.target_accepted === 'boolean'; });
+  if (page && !page.target_accepted) {
+    return {
+      state: 'refused',
+      text: 'The attacker page on ' + origin + ' opened but did not take ' + target +
+        ' as its target, so it has no button and nothing was sent: the lab aims only at this server\'s own origins, on the host it was asked under.',
+      forged: null
+    };
+  }
+  if (!page && waitedMs >= limits.pageMs) {
+    return {
+      state: 'not-loaded',
+      text: 'The attacker page on ' + origin + ' was not served within ' + spanOf(limits.pageMs) +
+        ' (a blocked pop-up, or the lab unreachable from this browser), so nothing was sent. Try the button again.',
+      forged: null
+    };
+  }
+  if (waitedMs >= limits.watchMs) return { state: 'not-seen', text: attackNotSeen(origin, limits.watchMs), forged: null };
+  return {
+    state: 'watching',
+    text: page ? 'The attacker page on ' + origin + ' is open and aims at ' + target + ': press its button, then come back. Watching the ledger…' : attackOpened(origin),
+    forged: null
+  };
 }
 
 /** Small numbers as words, for sentences. */

@@ -8,17 +8,51 @@
 
 import { explain, request } from './exchange.js';
 import { send } from './transport.js';
-import { attackNotSeen, attackOpened, explainAttack, labStatus, labTargets, runAllSummary } from './lab-explain.js';
+import { attackOpened, attackProgress, labCookiesHere, labStatus, labTargets, runAllSummary } from './lab-explain.js';
 import {
-  labEl, renderAttackOpened, renderAttackOutcome, renderAttackText, renderLabOff, renderProgress, renderRow,
+  labEl, renderAttackOpened, renderCookiesNote, renderAttackOutcome, renderAttackText, renderLabOff, renderProgress, renderRow,
   renderRunDone, renderRunStarted, renderTargets
 } from './lab-view.js';
 
 const POLICIES = ['credentials', 'wildcard', 'none'];
-/** How long the panel watches the ledger for the attacker's request. */
-const ATTACK_WATCH_MS = 120000;
+/**
+ * How long the panel watches the ledger: for the attacker page to be
+ * served (it records itself), and for the learner to press its button.
+ */
+const ATTACK_LIMITS = { pageMs: 10000, watchMs: 120000 };
 
 const targets = labTargets(labEl.labPort && labEl.labPort.content, location.hostname, location.port);
+/** Where the lab origins this page opened (so their cookies are set) are kept. */
+const OPENED_KEY = 'ajax-sessions-lab-opened';
+
+/**
+ * The lab origins whose page this page opened in a new tab.
+ * @returns {string[]}
+ */
+function openedOrigins() {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(OPENED_KEY) || '[]');
+    return Array.isArray(kept) ? kept : [];
+  } catch (err) {
+    // Storage off or the kept text broken: nothing known.
+    return [];
+  }
+}
+
+/**
+ * Remembers that the lab's page on `origin` was opened (it sets its cookies).
+ * @param {string} origin
+ */
+function rememberOpened(origin) {
+  const opened = openedOrigins();
+  if (opened.indexOf(origin) >= 0) return;
+  opened.push(origin);
+  try {
+    sessionStorage.setItem(OPENED_KEY, JSON.stringify(opened));
+  } catch (err) {
+    // Storage full or off: the rows then say "if".
+  }
+}
 
 /**
  * 16 random URL-safe characters.
@@ -59,7 +93,15 @@ function runOne(choice, done) {
   if (choice.method === 'POST') sent.body = { hello: 'lab' };
   request(sent, function (x) {
     readLedger(probe, function (requests) {
-      const outcome = Object.assign({}, choice, { status: x.status, requests: requests, origin: origin });
+      const outcome = Object.assign({}, choice, {
+        status: x.status,
+        requests: requests,
+        origin: origin,
+        probe: probe,
+        pageHost: location.hostname,
+        targetHost: new URL(origin).hostname,
+        labPageOpened: openedOrigins().indexOf(origin) >= 0
+      });
       done(outcome);
     });
   });
@@ -143,28 +185,40 @@ function onAttack(target) {
   }
   const probe = freshProbe();
   window.open(origin + '/?probe=' + probe + '&target=' + location.origin, '_blank', 'noopener');
+  rememberOpened(origin);
   const item = renderAttackOpened(target, probe, attackOpened(origin));
   const started = Date.now();
   /** Looks at the ledger once a second. */
   function watch() {
     readLedger(probe, function (requests) {
-      const forged = requests.find(function (r) { return r.path === '/update-session-data'; });
-      if (forged) {
-        renderAttackOutcome(item, forged, explainAttack(origin, forged));
+      const now = attackProgress(origin, location.origin, requests, Date.now() - started, ATTACK_LIMITS);
+      if (now.forged) {
+        renderAttackOutcome(item, now.forged, now.text);
         return;
       }
-      if (Date.now() - started < ATTACK_WATCH_MS) {
-        window.setTimeout(watch, 1000);
-      } else {
-        renderAttackText(item, attackNotSeen(origin, ATTACK_WATCH_MS));
-      }
+      renderAttackText(item, now.text, now.state);
+      if (now.state === 'watching') window.setTimeout(watch, 1000);
     });
   }
   watch();
 }
 
+/**
+ * Panel 1 shows document.cookie after every request; when the lab's
+ * cookies are among them, its note says where they came from.
+ */
+function watchCookies() {
+  if (!labEl.jsCookies || !labEl.jsCookiesLab) return;
+  const update = function () {
+    renderCookiesNote(labCookiesHere(document.cookie, location.hostname, targets.port));
+  };
+  new MutationObserver(update).observe(labEl.jsCookies, { childList: true, characterData: true, subtree: true });
+  update();
+}
+
 /** Wires the panel, or says why it cannot run. */
 function init() {
+  watchCookies();
   if (!labEl.form) return;
   if (!targets.port) {
     renderLabOff(targets.why);
@@ -175,6 +229,7 @@ function init() {
   labEl.runAll.addEventListener('click', onRunAll);
   labEl.attackPort.addEventListener('click', function () { onAttack('port'); });
   labEl.attackSite.addEventListener('click', function () { onAttack('site'); });
+  labEl.openSite.addEventListener('click', function () { rememberOpened(new URL(labEl.openSite.href).origin); });
 }
 
 init();

@@ -23,8 +23,19 @@ export const labEl = {
   attackPort: document.getElementById('attack-port'),
   attackSite: document.getElementById('attack-site'),
   attackResults: document.getElementById('attack-results'),
-  openSite: document.getElementById('lab-open-site')
+  openSite: document.getElementById('lab-open-site'),
+  jsCookies: document.getElementById('js-cookies'),
+  jsCookiesLab: document.getElementById('js-cookies-lab')
 };
+
+/**
+ * Panel 1's note on the lab's cookies; hidden when there is none.
+ * @param {string} text - lab-explain.js `labCookiesHere`
+ */
+export function renderCookiesNote(text) {
+  labEl.jsCookiesLab.textContent = text;
+  labEl.jsCookiesLab.hidden = !text;
+}
 
 /**
  * Names the targets on the controls and says where the lab listens.
@@ -77,12 +88,13 @@ export function renderRunDone(ran) {
 
 /**
  * Adds a row to the table (at the top).
- * @param {import('./lab-explain.js').LabOutcome & {api: string, origin: string}} outcome
+ * @param {import('./lab-explain.js').LabOutcome & {api: string, origin: string, probe: string}} outcome
  */
 export function renderRow(outcome) {
   const said = explainLabRow(outcome);
   const row = document.createElement('tr');
   row.dataset.target = outcome.target;
+  row.dataset.probe = outcome.probe;
   row.dataset.api = outcome.api;
   row.dataset.credentials = String(outcome.withCredentials);
   row.dataset.policy = outcome.policy;
@@ -141,10 +153,13 @@ export function renderAttackOutcome(item, forged, text) {
 }
 
 /**
- * Replaces an attacker run's text (no outcome to record).
+ * Replaces an attacker run's text (no outcome to record), only when it
+ * changed, so that screen readers do not hear it again every second.
  * @param {HTMLLIElement} item - from renderAttackOpened
  * @param {string} text
+ * @param {string} state - lab-explain.js `attackProgress`'s state
  */
-export function renderAttackText(item, text) {
-  item.textContent = text;
+export function renderAttackText(item, text, state) {
+  item.dataset.state = state;
+  if (item.textContent !== text) item.textContent = text;
 }

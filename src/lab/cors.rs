@@ -26,12 +26,13 @@
 
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, VARY,
+    ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, HOST, ORIGIN, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, Method};
 use tower_http::cors::{Any, CorsLayer};
 
 use super::ledger::query_value;
+use crate::security::host_on_port;
 
 /// The `cors=` query parameter of `/lab/echo`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +58,15 @@ impl CorsMode {
     }
 }
 
-/// The origins the `credentials` mode allows: the main listener's own.
+/// The origins the `credentials` mode allows: the main listener's own,
+/// and the main listener's origin on the host the lab was asked under
+/// (`http://demo.test:MAIN` for a request to `demo.test:LAB`), when that
+/// host is a valid host name or IP literal ([`host_on_port`]).
 #[derive(Clone, Debug)]
-pub struct AllowList(Vec<HeaderValue>);
+pub struct AllowList {
+    origins: Vec<HeaderValue>,
+    main_port: u16,
+}
 
 impl AllowList {
     /// `http://127.0.0.1:MAIN` and `http://localhost:MAIN` for a loopback
@@ -73,22 +80,44 @@ impl AllowList {
                 std::net::IpAddr::V4(v4) => v4.to_string(),
             }]
         };
-        Self(
-            hosts
+        Self {
+            origins: hosts
                 .iter()
                 .filter_map(|host| HeaderValue::try_from(format!("http://{host}:{main_port}")).ok())
                 .collect(),
-        )
+            main_port,
+        }
     }
 
-    /// The allowed origins, as text.
+    /// The main listener's own origins, as text (whatever the host asked).
     pub fn origins(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().filter_map(|origin| origin.to_str().ok())
+        self.origins
+            .iter()
+            .filter_map(|origin| origin.to_str().ok())
     }
 
-    fn allows(&self, origin: &HeaderValue) -> bool {
-        self.0.iter().any(|allowed| allowed == origin)
+    /// True when `origin` is one of the main listener's own origins, or
+    /// the main listener's origin on the host of `host` (the request's
+    /// `Host`, for the lab's port), both valid.
+    pub fn allows(&self, origin: &str, host: Option<&str>) -> bool {
+        if self.origins().any(|allowed| allowed == origin) {
+            return true;
+        }
+        let Some(asked) = host.and_then(host_of) else {
+            return false;
+        };
+        origin
+            .strip_prefix("http://")
+            .and_then(|authority| host_on_port(authority, self.main_port))
+            .is_some_and(|origin_host| origin_host == asked)
     }
+}
+
+/// The host of a `Host` header, when it is a valid host name or IP
+/// literal with a port ([`host_on_port`]).
+fn host_of(host: &str) -> Option<String> {
+    let (_, port) = host.rsplit_once(':')?;
+    host_on_port(host, port.parse().ok()?)
 }
 
 /// The headers the `credentials` mode adds to a response (or a preflight)
@@ -96,7 +125,12 @@ impl AllowList {
 pub fn credentials_headers(request: &HeaderMap, method: &Method, allow: &AllowList) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(VARY, HeaderValue::from_static("Origin"));
-    let Some(origin) = request.get(ORIGIN).filter(|origin| allow.allows(origin)) else {
+    let host = request.get(HOST).and_then(|host| host.to_str().ok());
+    let Some(origin) = request.get(ORIGIN).filter(|origin| {
+        origin
+            .to_str()
+            .is_ok_and(|origin| allow.allows(origin, host))
+    }) else {
         return headers;
     };
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
@@ -189,6 +223,35 @@ mod tests {
                 assert_eq!(headers.len(), 1, "{origin:?} {method}: {headers:?}");
                 assert_eq!(headers[VARY], "Origin");
             }
+        }
+    }
+
+    #[test]
+    fn the_main_origin_on_the_host_asked_is_allowed_when_valid() {
+        let allow = AllowList::for_main([127, 0, 0, 1].into(), 3000);
+        let asked = |origin: &'static str, host: &'static str| {
+            let mut headers = request(Some(origin));
+            headers.insert(HOST, HeaderValue::from_static(host));
+            credentials_headers(&headers, &Method::GET, &allow)
+                .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+                .cloned()
+        };
+        assert_eq!(
+            asked("http://demo.test:3000", "demo.test:4001")
+                .as_ref()
+                .map(|v| v.as_bytes()),
+            Some(&b"http://demo.test:3000"[..])
+        );
+        for (origin, host) in [
+            ("http://demo.test:3000", "other.test:4001"),
+            ("http://demo.test:3001", "demo.test:4001"),
+            ("http://demo.test:4001", "demo.test:4001"),
+            ("https://demo.test:3000", "demo.test:4001"),
+            ("http://demo.test:3000", "demo.test"),
+            ("http://demo_test:3000", "demo_test:4001"),
+            ("http://evil.example", "evil.example:4001"),
+        ] {
+            assert_eq!(asked(origin, host), None, "{origin} {host}");
         }
     }
 

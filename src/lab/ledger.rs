@@ -74,6 +74,10 @@ pub struct Entry {
     /// Main-listener entries: the error code, when the answer was an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
+    /// The lab's page (`GET /?probe=P&target=T`): whether it took `T` as
+    /// its target (and so shows its button).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_accepted: Option<bool>,
 }
 
 impl Entry {
@@ -99,6 +103,7 @@ impl Entry {
             path: None,
             status: None,
             code: None,
+            target_accepted: None,
         }
     }
 }

@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, HOST, SET_COOKIE};
+use axum::http::header::{ALLOW, CONTENT_SECURITY_POLICY, HOST, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -25,7 +25,7 @@ use crate::cookies::session_cookie;
 use crate::error::{json_response, AppError};
 use crate::html::render_html;
 use crate::limits;
-use crate::security::ResponseHeaders;
+use crate::security::{content_security_policy_value, ResponseHeaders};
 use crate::store::AppStore;
 
 /// The cookies the lab's page sets for its own host.
@@ -101,14 +101,35 @@ async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppE
         .unwrap_or("this host");
     let origin = format!("http://{host}");
     let probe = query_value(query, "probe").filter(|probe| valid_probe(probe));
-    let target = query_value(query, "target")
-        .filter(|target| lab.allow.origins().any(|allowed| allowed == *target));
+    let asked = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok());
+    let target = query_value(query, "target").filter(|target| lab.allow.allows(target, asked));
+    // The learner's page watches the ledger: that this page was served,
+    // and whether it took the target, ends its wait early when it did not.
+    if let Some(probe) = probe {
+        let mut entry = Entry::of(request.method(), request.headers());
+        entry.path = Some("/".to_owned());
+        entry.status = Some(StatusCode::OK.as_u16());
+        entry.target_accepted = Some(target.is_some());
+        lab.ledger.record(probe, entry);
+    }
     let mut response = render_html(&LabPage {
         origin: &origin,
         probe: probe.unwrap_or_default(),
         target: target.unwrap_or_default(),
         fixation_defence: lab.fixation_defence,
     })?;
+    // The page's script sends to its target: a target on the host this
+    // page was asked under (`http://demo.test:MAIN`) is not among the
+    // listener's own origins, so the page names it in its own policy.
+    if let Some(target) = target.filter(|target| lab.allow.origins().all(|own| own != *target)) {
+        response.headers_mut().insert(
+            CONTENT_SECURITY_POLICY,
+            content_security_policy_value(lab.allow.origins().chain([target])),
+        );
+    }
     for cookie in LAB_COOKIES {
         response
             .headers_mut()

@@ -20,9 +20,12 @@ pub mod listener;
 pub mod record;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_SECURITY_POLICY, HOST};
 use axum::http::{StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -32,6 +35,7 @@ pub use self::ledger::Ledger;
 pub use self::listener::app;
 pub use self::record::RecordProbes;
 use crate::error::{json_response, AppError};
+use crate::security::{content_security_policy_value, host_on_port};
 
 /// What the main app knows of the lab.
 #[derive(Clone, Debug)]
@@ -40,6 +44,8 @@ pub struct LabLink {
     pub port: u16,
     /// The address both listeners are bound to.
     pub host: IpAddr,
+    /// The main listener's port.
+    pub main_port: u16,
     /// Shared by both listeners.
     pub ledger: Ledger,
 }
@@ -54,6 +60,34 @@ impl LabLink {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// Middleware for the main listener's page (`GET /` only, so that no JSON
+/// reply pays for it): its `Content-Security-Policy` lets it connect to the
+/// lab on the host it was requested under (`http://demo.test:LAB` for a
+/// page asked as `demo.test:MAIN`) besides the lab's own origins. The host
+/// comes from `Host` only when it is a valid host name or IP literal with
+/// the main listener's port ([`host_on_port`]); anything else gets the
+/// lab's own origins alone, and nothing from `Host` can add a directive.
+pub async fn page_policy(
+    State(link): State<Arc<LabLink>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let asked = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host_on_port(host, link.main_port))
+        .map(|host| format!("http://{host}:{}", link.port));
+    let mut response = next.run(request).await;
+    let own = link.origins();
+    let extra = asked.filter(|asked| !own.contains(asked));
+    response.headers_mut().insert(
+        CONTENT_SECURITY_POLICY,
+        content_security_policy_value(own.iter().chain(extra.as_ref()).map(String::as_str)),
+    );
+    response
 }
 
 /// The main listener's `GET /lab/ledger?probe=P`: what reached the servers

@@ -102,24 +102,27 @@ async fn connect(
     driver: &Driver,
     chromium: &str,
     profile: &Path,
+    extra_args: &[&str],
 ) -> Result<Client, Box<dyn Error>> {
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--no-first-run".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+        "--window-size=1280,2000".to_owned(),
+    ];
+    args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
     let mut capabilities = Capabilities::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
         json!({
             "binary": chromium,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=1280,2000",
-            ],
+            "args": args,
         }),
     );
     // The performance log carries the DevTools protocol's Network events:
@@ -311,6 +314,15 @@ impl Browser {
     /// Starts one for the test `name`, or says SKIPPED and returns `None`
     /// without Chromium (a failure under `CI=true`).
     pub(crate) async fn start_or_skip(name: &str) -> Result<Option<Self>, Box<dyn Error>> {
+        Self::start_with_or_skip(name, &[]).await
+    }
+
+    /// [`Browser::start_or_skip`] with more Chromium switches (say
+    /// `--host-resolver-rules=…`).
+    pub(crate) async fn start_with_or_skip(
+        name: &str,
+        extra_args: &[&str],
+    ) -> Result<Option<Self>, Box<dyn Error>> {
         let Some((chromium, chromedriver)) = find_chromium() else {
             if std::env::var("CI").is_ok_and(|value| value == "true") {
                 panic!("chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)");
@@ -324,7 +336,7 @@ impl Browser {
         let profile = work.join(format!("profile-{name}-{}", std::process::id()));
         let shots = work.join("screenshots");
         std::fs::create_dir_all(&shots)?;
-        let client = connect(&driver, chromium, &profile).await?;
+        let client = connect(&driver, chromium, &profile, extra_args).await?;
         Ok(Some(Self {
             client,
             shots,

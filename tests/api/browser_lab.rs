@@ -60,6 +60,32 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     )
     .await?;
 
+    // Panel 1: the lab's page on 127.0.0.1:LAB set its cookies for the
+    // host, so this page's document.cookie holds them, and the note says
+    // where they came from.
+    let seen = eval(
+        client,
+        "return {cookies: document.cookie, hidden: document.getElementById('js-cookies-lab').hidden, \
+         note: document.getElementById('js-cookies-lab').textContent};",
+    )
+    .await?;
+    println!("panel 1 from 127.0.0.1: {seen}");
+    let cookie_text = seen["cookies"].as_str().unwrap_or_default();
+    assert!(
+        cookie_text.split("; ").any(|pair| pair == "lab_lax=1"),
+        "{seen}"
+    );
+    assert_eq!(seen["hidden"], false, "{seen}");
+    assert!(
+        seen["note"]
+            .as_str()
+            .is_some_and(|note| note.contains(&format!(
+                "what the lab's page on {} sets for the host 127.0.0.1",
+                lab.lab
+            ))),
+        "{seen}"
+    );
+
     click(client, "lab-run-all").await?;
     wait_for_within(
         client,
@@ -118,6 +144,18 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
             _ => {}
         }
     }
+    // Cross-site rows: the page's session_id was never a candidate for the
+    // other host, and the row does not claim cookies it cannot know of.
+    for row in table.iter().filter(|row| row["target"] == "site") {
+        let why = row["cells"][8].as_str().unwrap_or_default();
+        assert!(!why.contains("(session_id, lab_lax)"), "{row}");
+        if row["credentials"] == "true" {
+            assert!(
+                why.contains("session_id belongs to 127.0.0.1, not to localhost"),
+                "{row}"
+            );
+        }
+    }
     let lab_none_cross_site: Vec<bool> = table
         .iter()
         .filter(|row| row["target"] == "site" && row["credentials"] == "true")
@@ -169,6 +207,49 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
         assert_eq!(row["arrived"], "true", "{row}");
         assert_eq!(row["status"], "200", "{row}");
     }
+
+    // A JSON POST under the none policy: its preflight is refused, so the
+    // POST never leaves the browser. The row says so, and the ledger (read
+    // here, not through the page) holds only the OPTIONS.
+    client
+        .find(Locator::Css("#lab-policy option[value='none']"))
+        .await?
+        .click()
+        .await?;
+    click(client, "lab-send").await?;
+    wait_for(
+        client,
+        "the refused POST's row",
+        "document.querySelectorAll('#lab-rows tr[data-method=\"POST\"][data-policy=\"none\"]').length === 1",
+    )
+    .await?;
+    let refused = rows(client)
+        .await?
+        .into_iter()
+        .find(|row| row["method"] == "POST" && row["policy"] == "none")
+        .ok_or("the refused POST's row")?;
+    assert_eq!(refused["arrived"], "false", "{refused}");
+    assert_eq!(refused["preflighted"], "true", "{refused}");
+    assert_eq!(
+        refused["cells"][5], "no reply: the preflight was refused",
+        "{refused}"
+    );
+    let probe = refused["probe"].as_str().unwrap_or_default();
+    let ledger = lab
+        .app
+        .get(&format!("/lab/ledger?probe={probe}"))
+        .await
+        .json();
+    let methods: Vec<&str> = ledger["requests"]
+        .as_array()
+        .map(|requests| {
+            requests
+                .iter()
+                .filter_map(|r| r["method"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(methods, ["OPTIONS"], "{ledger}");
 
     // The other site plays the attacker, from each lab target.
     let before = lab.app.data().await;
@@ -255,4 +336,145 @@ async fn wait_for_new_window(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err("no new window opened".into())
+}
+
+/// The page opened under another host name, `demo.test` (mapped to
+/// 127.0.0.1 inside Chromium): "another port" is `http://demo.test:LAB` and
+/// works, since the page's policy names it and the lab allows the page's
+/// origin on that host; the cross-site target is unavailable, with the
+/// reason; the attacker page on that host takes the page as its target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_works_from_another_host_name() -> TestResult {
+    let Some(browser) = Browser::start_with_or_skip(
+        "lab-alias",
+        &["--host-resolver-rules=MAP demo.test 127.0.0.1"],
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let lab = spawn_with_lab().await;
+    let outcome = drive_alias(&browser.client, &lab).await;
+    browser.close().await;
+    outcome
+}
+
+async fn drive_alias(client: &Client, lab: &Lab) -> TestResult {
+    let main = lab.main_origin.replace("127.0.0.1", "demo.test");
+    let lab_origin = lab.lab.replace("127.0.0.1", "demo.test");
+    client.goto(&format!("{main}/")).await?;
+    wait_for(
+        client,
+        "the first request",
+        "Number(document.getElementById('log').dataset.answered || 0) >= 1",
+    )
+    .await?;
+    let status = eval(
+        client,
+        "return document.getElementById('lab-status').textContent;",
+    )
+    .await?;
+    assert!(
+        status
+            .as_str()
+            .is_some_and(|text| text.contains("Another site is not available from demo.test")),
+        "{status}"
+    );
+
+    // Another port, GET, credentials asked for, the credentials policy.
+    click(client, "lab-send").await?;
+    wait_for(
+        client,
+        "the row",
+        "document.querySelectorAll('#lab-rows tr').length === 1",
+    )
+    .await?;
+    let row = rows(client).await?.remove(0);
+    println!("from demo.test: {row}");
+    assert_eq!(row["target"], "port", "{row}");
+    assert_eq!(row["arrived"], "true", "{row}");
+    assert_eq!(row["status"], "200", "{row}");
+    // Chromium sends Sec-Fetch-* only to potentially trustworthy URLs,
+    // which http://demo.test is not: the row says "(none)", never cross-site.
+    assert_ne!(row["secFetchSite"], "cross-site", "{row}");
+    assert!(cookies(&row).contains(&"session_id"), "{row}");
+    assert!(
+        row["cells"][0]
+            .as_str()
+            .is_some_and(|cell| cell.contains(&lab_origin)),
+        "{row}"
+    );
+    // What the server itself recorded under the row's probe.
+    let probe = row["probe"].as_str().unwrap_or_default();
+    let ledger = lab
+        .app
+        .get(&format!("/lab/ledger?probe={probe}"))
+        .await
+        .json();
+    assert_eq!(ledger["requests"][0]["origin"], main, "{ledger}");
+    assert!(
+        ledger["requests"][0]["cookies_received"]
+            .as_array()
+            .is_some_and(|names| names.iter().any(|name| name == "session_id")),
+        "{ledger}"
+    );
+
+    // The cross-site target is unavailable, and says why.
+    client
+        .find(Locator::Css("#lab-target option[value='site']"))
+        .await?
+        .click()
+        .await?;
+    click(client, "lab-send").await?;
+    let progress = eval(
+        client,
+        "return document.getElementById('lab-progress').textContent;",
+    )
+    .await?;
+    assert!(
+        progress
+            .as_str()
+            .is_some_and(|text| text.contains("not available from demo.test")),
+        "{progress}"
+    );
+
+    // The attacker page on demo.test:LAB aims at this page's origin.
+    let main_window = client.window().await?;
+    click(client, "attack-port").await?;
+    let opened = wait_for_new_window(client, &main_window).await?;
+    client.switch_to_window(opened).await?;
+    wait_for(
+        client,
+        "the attacker page",
+        "document.getElementById('attack')",
+    )
+    .await?;
+    let target = eval(
+        client,
+        "return document.getElementById('main').dataset.target;",
+    )
+    .await?;
+    assert_eq!(target, main.as_str());
+    click(client, "attack").await?;
+    wait_for(
+        client,
+        "the forged request",
+        "document.getElementById('attack-result').dataset.sent",
+    )
+    .await?;
+    client.close_window().await?;
+    client.switch_to_window(main_window).await?;
+    wait_for(
+        client,
+        "the ledger's answer",
+        "document.querySelector('#attack-results li[data-target=\"port\"][data-status]')",
+    )
+    .await?;
+    let outcome = eval(
+        client,
+        "return {...document.querySelector('#attack-results li[data-target=\"port\"]').dataset};",
+    )
+    .await?;
+    assert_eq!(outcome["code"], "cross_origin_rejected", "{outcome}");
+    Ok(())
 }

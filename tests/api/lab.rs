@@ -443,3 +443,168 @@ fn lab_port_zero_prints_the_real_lab_address_and_off_starts_none() {
         "{rest:?}"
     );
 }
+
+/// The main listener's port, and the lab's, of a lab started for a test.
+fn ports(lab: &Lab) -> (String, String) {
+    let port = |origin: &str| origin.rsplit(':').next().unwrap_or_default().to_owned();
+    (port(&lab.main_origin), port(&lab.lab))
+}
+
+/// `GET path` on the main listener with this `Host` header.
+async fn main_get_as(lab: &Lab, path: &str, host: &str) -> Reply {
+    Reply::read(
+        bare_client()
+            .get(lab.app.url(path))
+            .header("host", host)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_page_asked_under_another_host_name_may_connect_to_the_lab_on_it() {
+    let lab = spawn_with_lab().await;
+    let (main, port) = ports(&lab);
+    let own = format!("connect-src 'self' http://127.0.0.1:{port} http://localhost:{port}");
+
+    let page = main_get_as(&lab, "/", &format!("demo.test:{main}")).await;
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains(&format!("{own} http://demo.test:{port};")),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"));
+
+    // As 127.0.0.1 or localhost: the lab's own origins, named once.
+    for host in [format!("127.0.0.1:{main}"), format!("localhost:{main}")] {
+        let reply = main_get_as(&lab, "/", &host).await;
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains(&format!("{own};")), "{host}: {csp}");
+    }
+    // Anything that is not a valid host name with the main port adds
+    // nothing, and nothing can add a directive.
+    for host in [
+        format!("demo.test:{port}"),
+        "demo.test".to_owned(),
+        format!("demo.test;script-src *:{main}"),
+        format!("demo_test:{main}"),
+        format!("a b:{main}"),
+    ] {
+        let reply = main_get_as(&lab, "/", &host).await;
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains(&format!("{own};")), "{host}: {csp}");
+        assert_eq!(csp.matches("script-src").count(), 1, "{host}: {csp}");
+    }
+    // The JSON replies keep the listener's own policy.
+    let json = main_get_as(&lab, "/get-session-data", &format!("demo.test:{main}")).await;
+    let csp = json.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains(&format!("{own};")), "{csp}");
+    assert!(!csp.contains("demo.test"), "{csp}");
+}
+
+#[tokio::test]
+async fn the_lab_allows_the_page_on_the_host_it_was_asked_under() {
+    let lab = spawn_with_lab().await;
+    let (main, port) = ports(&lab);
+    let page_origin = format!("http://demo.test:{main}");
+    let asked = |method: Method, host: String, origin: String| {
+        let url = format!("{}/lab/echo?probe=probe-alias-1&cors=credentials", lab.lab);
+        let mut request = bare_client()
+            .request(method.clone(), url)
+            .header("host", host)
+            .header("origin", origin);
+        if method == Method::OPTIONS {
+            request = request
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type");
+        }
+        async move { Reply::read(request.send().await.expect("a reply")).await }
+    };
+
+    for method in [Method::GET, Method::OPTIONS] {
+        let reply = asked(
+            method.clone(),
+            format!("demo.test:{port}"),
+            page_origin.clone(),
+        )
+        .await;
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            Some(page_origin.as_str()),
+            "{method}"
+        );
+        assert_eq!(
+            reply.header("access-control-allow-credentials"),
+            Some("true")
+        );
+    }
+    // The same origin asked under another host, or on another port: no.
+    for (host, origin) in [
+        (format!("127.0.0.1:{port}"), page_origin.clone()),
+        (format!("other.test:{port}"), page_origin.clone()),
+        (
+            format!("demo.test:{port}"),
+            format!("http://demo.test:{port}"),
+        ),
+        (
+            format!("demo_test:{port}"),
+            format!("http://demo_test:{main}"),
+        ),
+    ] {
+        let reply = asked(Method::GET, host.clone(), origin.clone()).await;
+        assert!(
+            reply.header("access-control-allow-origin").is_none(),
+            "{host} {origin}"
+        );
+    }
+
+    // The lab's page takes that origin as its target, and may send to it.
+    let page = Reply::read(
+        bare_client()
+            .get(format!(
+                "{}/?probe=probe-alias-2&target={page_origin}",
+                lab.lab
+            ))
+            .header("host", format!("demo.test:{port}"))
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert!(
+        page.text
+            .contains(&format!("data-target=\"{page_origin}\"")),
+        "{}",
+        page.text
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains(&format!(" {page_origin};")), "{csp}");
+    let elsewhere = Reply::read(
+        bare_client()
+            .get(format!(
+                "{}/?probe=probe-alias-3&target={page_origin}",
+                lab.lab
+            ))
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert!(elsewhere.text.contains("data-target=\"\""));
+    // Each page load is in the ledger, with whether it took its target:
+    // the learner's page stops waiting for a button that is not there.
+    for (probe, accepted) in [("probe-alias-2", true), ("probe-alias-3", false)] {
+        let ledger = lab
+            .app
+            .get(&format!("/lab/ledger?probe={probe}"))
+            .await
+            .json();
+        let entry = &ledger["requests"][0];
+        assert_eq!(entry["method"], "GET", "{ledger}");
+        assert_eq!(entry["path"], "/", "{ledger}");
+        assert_eq!(entry["target_accepted"], accepted, "{ledger}");
+    }
+}

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainLabRow, explainAttack, attackNotSeen, attackOpened, labTargets, labStatus, runAllSummary } =
+const { explainLabRow, explainAttack, attackNotSeen, attackOpened, attackProgress, labCookiesHere, labTargets, labStatus,
+  runAllSummary } =
   await importStatic('lab-explain.js');
 
 const entry = (method, cookies, site) => ({ method, cookies_received: cookies, sec_fetch_site: site });
@@ -43,14 +44,46 @@ test('wildcard with credentials is blocked, and the row says why', () => {
   assert.match(row.why, /\* is not enough/);
 });
 
-test('cross-site: SameSite=Lax cookies stay home; lab_none is reported either way', () => {
-  const none = explainLabRow(outcome({ target: 'site', requests: [entry('GET', ['lab_none'], 'cross-site')] }));
-  assert.match(none.why, /kept SameSite=Lax cookies \(session_id, lab_lax\) off it/);
+// Issue 17: this case used to assert "kept SameSite=Lax cookies (session_id,
+// lab_lax) off it", which was false: session_id belongs to the page's host
+// and was never a candidate, and lab_lax may not exist.
+const site = (over) => outcome({ target: 'site', pageHost: '127.0.0.1', targetHost: 'localhost', ...over });
+
+test('cross-site, lab_none rode along: the lab cookies exist, session_id was never a candidate', () => {
+  const none = explainLabRow(site({ requests: [entry('GET', ['lab_none'], 'cross-site')] }));
+  assert.match(none.why, /by host first: this page's session_id belongs to 127\.0\.0\.1, not to localhost, so it was never a candidate/);
+  assert.match(none.why, /The lab's page on localhost set lab_lax \(SameSite=Lax\) for that host; with credentials asked for, the browser still kept it off/);
   assert.match(none.why, /Only lab_none .* allows that third-party cookie/);
-  const blocked = explainLabRow(outcome({ target: 'site', requests: [entry('GET', [], 'cross-site')] }));
-  assert.match(blocked.why, /blocks or partitions third-party cookies/);
-  const wrong = explainLabRow(outcome({ target: 'site', requests: [entry('GET', ['session_id'], 'cross-site')] }));
+  assert.doesNotMatch(none.why, /session_id, lab_lax|If the lab's page/);
+});
+
+test('cross-site, no cookie and the lab page never opened from here: lab_lax only "if" it was set', () => {
+  const blocked = explainLabRow(site({ requests: [entry('GET', [], 'cross-site')] }));
+  assert.match(blocked.why, /session_id belongs to 127\.0\.0\.1, not to localhost/);
+  assert.match(blocked.why, /If the lab's page on localhost set its cookies, lab_lax \(SameSite=Lax\) is kept off a cross-site request; this page has not opened it/);
+  assert.match(blocked.why, /blocks or partitions third-party cookies, or the other site's page was never opened to set it/);
+  assert.doesNotMatch(blocked.why, /kept SameSite=Lax cookies|set lab_lax \(SameSite=Lax\) for that host/);
+});
+
+test('cross-site, no cookie after the lab page was opened from here: lab_lax exists and stayed home', () => {
+  const opened = explainLabRow(site({ labPageOpened: true, requests: [entry('GET', [], 'cross-site')] }));
+  assert.match(opened.why, /The lab's page on localhost set lab_lax \(SameSite=Lax\) for that host/);
+  assert.match(opened.why, /lab_none \(SameSite=None; Secure\) did not ride along either: this browser blocks or partitions third-party cookies\. The script/);
+});
+
+test('cross-site, from localhost: the hosts are named the other way round', () => {
+  const back = explainLabRow(site({ pageHost: 'localhost', targetHost: '127.0.0.1', requests: [entry('GET', [], 'cross-site')] }));
+  assert.match(back.why, /session_id belongs to localhost, not to 127\.0\.0\.1/);
+  assert.match(back.why, /If the lab's page on 127\.0\.0\.1 set its cookies/);
+});
+
+test('cross-site, a SameSite=Lax cookie rode along: flagged', () => {
+  const wrong = explainLabRow(site({ requests: [entry('GET', ['session_id'], 'cross-site')] }));
   assert.match(wrong.why, /Unexpected: SameSite=Lax cookies \(session_id\)/);
+  const lax = explainLabRow(site({ requests: [entry('GET', ['lab_lax', 'lab_none'], 'cross-site')] }));
+  assert.match(lax.why, /Unexpected: SameSite=Lax cookies \(lab_lax\)/);
+  assert.match(lax.why, / lab_none \(SameSite=None; Secure\) rode along/);
+  assert.doesNotMatch(lax.why, /Only lab_none/);
 });
 
 test('a JSON POST shows its preflight, and a refused preflight means no POST', () => {
@@ -64,8 +97,16 @@ test('a JSON POST shows its preflight, and a refused preflight means no POST', (
   assert.match(stopped.why, /never sent it/);
 });
 
+test('a refused preflight: no reply, not a hidden one, and CORS decided what was sent', () => {
+  const stopped = explainLabRow(outcome({ method: 'POST', policy: 'wildcard', status: 0, requests: [entry('OPTIONS', [], 'same-site')] }));
+  assert.equal(stopped.got, 'no reply: the preflight was refused');
+  assert.match(stopped.why, /Here CORS decided more than what the script may read: the POST itself never left the browser, and only the preflight reached the server\./);
+  assert.doesNotMatch(stopped.why, /hid|although the server got the request/);
+});
+
 test('nothing in the ledger is said as such', () => {
   const row = explainLabRow(outcome({ status: 0, requests: [] }));
+  assert.equal(row.got, 'not sent: nothing reached the server');
   assert.equal(row.received, 'nothing arrived');
   assert.equal(row.secFetchSite, '(none)');
 });
@@ -152,6 +193,49 @@ test('while and after watching for the attack', () => {
   assert.equal(attackNotSeen(PORT, 5000), 'No forged request from http://127.0.0.1:4001 reached the server within 5 seconds.');
 });
 
+// Watching the ledger for the attacker page and its forged request.
+const LIMITS = { pageMs: 10000, watchMs: 120000 };
+const MAIN = 'http://127.0.0.1:3000';
+const served = (accepted) => ({ method: 'GET', path: '/', status: 200, target_accepted: accepted, cookies_received: [], origin: null, sec_fetch_site: 'none' });
+
+test('watching: nothing yet, the attacker page not served yet', () => {
+  const now = attackProgress(PORT, MAIN, [], 2000, LIMITS);
+  assert.equal(now.state, 'watching');
+  assert.equal(now.text, attackOpened(PORT));
+});
+
+test('watching: the attacker page was served and took this page as its target', () => {
+  const now = attackProgress(PORT, MAIN, [served(true)], 30000, LIMITS);
+  assert.equal(now.state, 'watching');
+  assert.equal(now.text, 'The attacker page on ' + PORT + ' is open and aims at ' + MAIN + ': press its button, then come back. Watching the ledger…');
+});
+
+test('the attacker page refused this page as its target: the wait ends at once, and says why', () => {
+  const now = attackProgress(PORT, 'http://demo.test:3000', [served(false)], 1000, LIMITS);
+  assert.equal(now.state, 'refused');
+  assert.match(now.text, /^The attacker page on http:\/\/127\.0\.0\.1:4001 opened but did not take http:\/\/demo\.test:3000 as its target, so it has no button and nothing was sent/);
+});
+
+test('the attacker page never served: the wait ends within seconds', () => {
+  const now = attackProgress(PORT, MAIN, [], 10000, LIMITS);
+  assert.equal(now.state, 'not-loaded');
+  assert.match(now.text, /was not served within 10 seconds .*nothing was sent/);
+});
+
+test('served, but no forged request within the watch: said as before', () => {
+  const now = attackProgress(PORT, MAIN, [served(true)], 120000, LIMITS);
+  assert.equal(now.state, 'not-seen');
+  assert.equal(now.text, attackNotSeen(PORT, 120000));
+});
+
+test('the forged request arrived: its explanation, whatever else the ledger holds', () => {
+  const entry = forged();
+  const now = attackProgress(PORT, MAIN, [served(true), entry], 5000, LIMITS);
+  assert.equal(now.state, 'forged');
+  assert.equal(now.forged, entry);
+  assert.equal(now.text, explainAttack(PORT, entry));
+});
+
 test('lab targets: off, from 127.0.0.1, from localhost, from another name, from an IPv6 literal', () => {
   const off = labTargets('off', '127.0.0.1', '3000');
   assert.deepEqual([off.port, off.site], [null, null]);
@@ -171,4 +255,18 @@ test('lab status and the run summary say what runs and what was skipped', () => 
   assert.equal(labStatus({ port: 'http://demo.test:4001', site: null, why: 'Another site is not available.' }), 'Another site is not available.');
   assert.equal(runAllSummary(24, 24, ''), '24 combinations done.');
   assert.equal(runAllSummary(12, 24, 'Why.'), '12 combinations done; 12 skipped. Why.');
+});
+
+test('panel 1: the lab\'s cookies in document.cookie are said to come from the lab on this host', () => {
+  assert.equal(labCookiesHere('theme=dark; lab_lax=1; lab_none=1', '127.0.0.1', PORT),
+    'lab_lax=1 and lab_none=1 are what the lab\'s page on ' + PORT + ' sets for the host 127.0.0.1 (unless you set them here ' +
+    'yourself): a cookie belongs to a host, not to a port, so this page on another port sees them and sends them with its own requests too.');
+  assert.match(labCookiesHere('lab_lax=1', 'localhost', SITE), /^lab_lax=1 is what the lab's page on http:\/\/localhost:4001 sets for the host localhost \(unless you set it/);
+});
+
+test('panel 1: nothing to say without the lab\'s cookies, with other values, or with the lab off', () => {
+  assert.equal(labCookiesHere('theme=dark', '127.0.0.1', PORT), '');
+  assert.equal(labCookiesHere('', '127.0.0.1', PORT), '');
+  assert.equal(labCookiesHere('lab_lax=oatmeal', '127.0.0.1', PORT), '');
+  assert.equal(labCookiesHere('lab_lax=1', '127.0.0.1', null), '');
 });
