@@ -89,6 +89,11 @@ pub struct SessionState {
     /// (a browser-session cookie) until the session ends.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     browser_session_cookie: bool,
+    /// The fingerprint of the id this state was last saved under, computed
+    /// once when the id is new (a SHA-256 on every reply cost a read over
+    /// 3,000 instructions). Empty in a state saved before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    id_fingerprint: String,
 }
 
 /// The request's session: tower-sessions' handle plus the app's state, loaded
@@ -226,15 +231,12 @@ impl AppSession {
     /// showing them: the first 8 hex digits of the SHA-256 of the cookie's
     /// value. `None` without a live session.
     pub fn id_fingerprint(&self) -> Option<String> {
-        self.state.as_ref()?;
+        let state = self.state.as_ref()?;
         let id = self.session.id()?;
-        let digest = Sha256::digest(id.to_string().as_bytes());
-        let mut hex = String::with_capacity(8);
-        for byte in &digest[..4] {
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{byte:02x}");
+        if state.id_fingerprint.is_empty() {
+            return Some(fingerprint(id));
         }
-        Some(hex)
+        Some(state.id_fingerprint.clone())
     }
 
     /// The user logged in on this session, if any.
@@ -359,6 +361,7 @@ impl AppSession {
                 user: None,
                 authenticated_at: None,
                 browser_session_cookie: false,
+                id_fingerprint: String::new(),
             }
         })
     }
@@ -405,9 +408,31 @@ impl AppSession {
             .await?;
         if self.session.id().is_none() {
             self.session.save().await?;
+            // A new id (a new session, a regenerate, a login): its
+            // fingerprint is computed here, once, and kept in the state
+            // that the layer's save then writes.
+            if let (Some(id), Some(state)) = (self.session.id(), &mut self.state) {
+                state.id_fingerprint = fingerprint(id);
+                let text = serde_json::to_string(state)
+                    .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+                self.session
+                    .insert_value(STATE_KEY, serde_json::Value::String(text))
+                    .await?;
+            }
         }
         Ok(())
     }
+}
+
+/// The first 8 hex digits of the SHA-256 of the id as the cookie carries it.
+fn fingerprint(id: tower_sessions::session::Id) -> String {
+    let digest = Sha256::digest(id.to_string().as_bytes());
+    let mut hex = String::with_capacity(8);
+    for byte in &digest[..4] {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 /// Now, Unix milliseconds.

@@ -71,6 +71,8 @@ async fn login_gives_the_session_a_new_id_and_token_and_keeps_its_data() {
     let new_id = app.session_id().expect("a session");
     assert_ne!(new_id, old_id);
     assert!(!reply.text.contains(&new_id) && !reply.text.contains(&old_id));
+    assert_eq!(body["session"]["id_fingerprint"], fingerprint_of(&new_id));
+    assert_eq!(before["session"]["id_fingerprint"], fingerprint_of(&old_id));
     // The old id finds nothing.
     let old = app
         .get_session_data_with_cookie(format!("session_id={old_id}"))
@@ -97,6 +99,7 @@ async fn login_gives_the_session_a_new_id_and_token_and_keeps_its_data() {
 async fn id_fingerprint_is_eight_hex_digits_that_follow_the_id() {
     let app = app_with_data().await;
     let first = session_of(&app).await["session"]["id_fingerprint"].clone();
+    assert_eq!(first, fingerprint_of(&app.session_id().expect("a session")));
 
     let again = session_of(&app).await["session"]["id_fingerprint"].clone();
     app.regenerate().await;
@@ -107,6 +110,18 @@ async fn id_fingerprint_is_eight_hex_digits_that_follow_the_id() {
     assert!(text.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(first, again);
     assert_ne!(first, regenerated);
+    // It is the digest of the id the browser holds now, not of an old one.
+    let id = app.session_id().expect("a session cookie");
+    assert_eq!(regenerated, fingerprint_of(&id));
+}
+
+/// The first 8 hex digits of the SHA-256 of a cookie value.
+fn fingerprint_of(id: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(id.as_bytes())[..4]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[tokio::test]
