@@ -211,7 +211,7 @@ function explainRead(x, f) {
       lines.push(cookieSentence(f));
       const due = x.before && x.before.active && x.before.expires_at ? Date.parse(x.before.expires_at) : NaN;
       if (!isNaN(due) && x.at && x.at >= due) {
-        lines.push('The browser dropped it at ' + formatTime(x.before.expires_at) + ', when the page\'s countdown reached zero: the cookie\'s Max-Age is the idle timeout (' +
+        lines.push('The browser dropped it around ' + formatTime(x.before.expires_at) + ', when the page\'s countdown reached zero: the cookie\'s Max-Age is the idle timeout (' +
           x.before.idle_timeout_seconds + ' s) from the last Set-Cookie, and the server forgot the session at the same moment.');
       }
       lines.push('Without the cookie the server knows no session: it answered with an empty state, and a read creates nothing (no Set-Cookie).');

@@ -137,7 +137,11 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
             Duration::from_secs(6),
         )
         .await?;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The countdown shows whole seconds of an expiry given to the
+        // second, so "0" can come up to two seconds before the real end:
+        // wait those out (with the idle timeout at 2 s, the cookie's
+        // Max-Age has run out by then whatever the rounding).
+        tokio::time::sleep(Duration::from_millis(2500)).await;
         let before = answered(client).await?;
         click(client, "refresh").await?;
         wait_for(
@@ -155,7 +159,7 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
         .await?;
         let said = said.as_str().unwrap_or_default();
         assert!(said.contains("No session_id cookie came"), "{said}");
-        assert!(said.contains("The browser dropped it at"), "{said}");
+        assert!(said.contains("The browser dropped it around"), "{said}");
         assert!(said.contains("countdown reached zero"), "{said}");
         Ok(())
     }

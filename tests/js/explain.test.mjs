@@ -326,10 +326,10 @@ test('a read after the countdown ran out says the browser dropped the cookie as 
     body: { session: { active: false }, data: {}, cookies_received: ['theme'] }
   }));
   assert.match(said.text, /No session_id cookie came/);
-  assert.match(said.text, /The browser dropped it at 09:30:00 UTC, when the page's countdown reached zero/);
+  assert.match(said.text, /The browser dropped it around 09:30:00 UTC, when the page's countdown reached zero/);
   assert.match(said.text, /forgot the session at the same moment/);
   const early = explainExchange(exchange({ before: live(), body: { session: { active: false }, data: {}, cookies_received: [] } }));
-  assert.doesNotMatch(early.text, /dropped it at/);
+  assert.doesNotMatch(early.text, /dropped it around/);
 });
 
 test('every explanation of a reply carries the claims its sentences rest on', () => {
