@@ -90,6 +90,16 @@ impl ReceivedCookies {
         CookieNames(self)
     }
 
+    /// The theme the page's script chose (the `theme` cookie): `dark`, or
+    /// `light` for anything else. Both listeners render it into
+    /// `<html data-theme>`, so a page has its theme from the first paint.
+    pub fn theme(&self) -> &'static str {
+        match self.value(THEME_COOKIE) {
+            Some("dark") => "dark",
+            _ => "light",
+        }
+    }
+
     /// The value of the first cookie with this name.
     pub fn value(&self, name: &str) -> Option<&str> {
         pairs_of(self.0.iter()).find_map(|(n, value)| (n == name).then_some(value))

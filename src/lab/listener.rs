@@ -21,7 +21,7 @@ use tower_sessions::SessionStore as _;
 use super::cors::{credentials_headers, wildcard_layer, AllowList, CorsMode};
 use super::ledger::{probe_of, query_value, valid_probe, Entry, Ledger};
 use crate::assets::file_response;
-use crate::cookies::session_cookie;
+use crate::cookies::{session_cookie, ReceivedCookies};
 use crate::error::{json_response, AppError};
 use crate::html::render_html;
 use crate::limits;
@@ -89,22 +89,19 @@ struct LabPage<'a> {
     target: &'a str,
     /// False under `--unsafe-keep-id-on-login`.
     fixation_defence: bool,
+    /// `light` or `dark`, from the `theme` cookie.
+    theme: &'a str,
 }
 
 /// `GET /`: says what this is, and sets the lab's two cookies.
 async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppError> {
     let query = request.uri().query();
-    let host = request
-        .headers()
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .unwrap_or("this host");
-    let origin = format!("http://{host}");
-    let probe = query_value(query, "probe").filter(|probe| valid_probe(probe));
     let asked = request
         .headers()
         .get(HOST)
         .and_then(|host| host.to_str().ok());
+    let origin = format!("http://{}", asked.unwrap_or("this host"));
+    let probe = query_value(query, "probe").filter(|probe| valid_probe(probe));
     let target = query_value(query, "target").filter(|target| lab.allow.allows(target, asked));
     // The learner's page watches the ledger: that this page was served,
     // and whether it took the target, ends its wait early when it did not.
@@ -120,6 +117,9 @@ async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppE
         probe: probe.unwrap_or_default(),
         target: target.unwrap_or_default(),
         fixation_defence: lab.fixation_defence,
+        // The learner's theme cookie reaches this page when it is on the
+        // same host (cookies ignore ports); on another host it is light.
+        theme: ReceivedCookies::of(request.headers()).theme(),
     })?;
     // The page's script sends to its target: a target on the host this
     // page was asked under (`http://demo.test:MAIN`) is not among the

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::cookies::{ReceivedCookies, THEME_COOKIE};
+use crate::cookies::ReceivedCookies;
 use crate::error::AppError;
 use crate::html::render_html;
 use crate::session::AppSession;
@@ -39,10 +39,7 @@ pub async fn index(
     cookies: ReceivedCookies,
 ) -> Result<Response, AppError> {
     session.record_page_view().await?;
-    let theme = match cookies.value(THEME_COOKIE) {
-        Some("dark") => "dark",
-        _ => "light",
-    };
+    let theme = cookies.theme();
     let page = IndexPage {
         csrf_token: session.csrf_token().unwrap_or_default(),
         theme,

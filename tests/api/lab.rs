@@ -608,3 +608,21 @@ async fn the_lab_allows_the_page_on_the_host_it_was_asked_under() {
         assert_eq!(entry["target_accepted"], accepted, "{ledger}");
     }
 }
+
+#[tokio::test]
+async fn the_lab_page_follows_the_learners_theme_on_the_same_host() {
+    let lab = spawn_with_lab().await;
+
+    let page = |cookie: Option<&'static str>| {
+        let mut request = bare_client().get(format!("{}/", lab.lab));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move { Reply::read(request.send().await.expect("GET")).await }
+    };
+    let dark = page(Some("theme=dark")).await;
+    let none = page(None).await;
+
+    assert!(dark.text.contains(r#"data-theme="dark""#), "{}", dark.text);
+    assert!(none.text.contains(r#"data-theme="light""#), "{}", none.text);
+}
