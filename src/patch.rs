@@ -7,7 +7,7 @@ use std::io;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
@@ -25,24 +25,38 @@ impl<S: Send + Sync> FromRequest<S> for MergePatch {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(is_json_content_type);
-        if !declared_json {
-            return Err(AppError::UnsupportedMediaType);
-        }
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                    AppError::PayloadTooLarge
-                }
-                _ => AppError::UnreadableBody,
-            })?;
+        require_json(req.headers())?;
+        let body = read_body(req, state).await?;
         parse_patch(&body).map(MergePatch)
     }
+}
+
+/// `415 unsupported_media_type` unless the headers declare a JSON body.
+/// Every endpoint that takes JSON (the update, the login) asks this first.
+pub fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
+    let declared_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(is_json_content_type);
+    if declared_json {
+        Ok(())
+    } else {
+        Err(AppError::UnsupportedMediaType)
+    }
+}
+
+/// The whole request body, within the body limit: `413 payload_too_large`
+/// past it, `400 invalid_body` when it cannot be read, never axum's plain
+/// text.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                AppError::PayloadTooLarge
+            }
+            _ => AppError::UnreadableBody,
+        })
 }
 
 /// True for `application/json` and `application/merge-patch+json`, with or

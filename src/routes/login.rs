@@ -5,10 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
-use axum::http::header;
 use axum::response::Response;
 
 use super::reply::{me_reply, session_reply};
@@ -16,7 +13,7 @@ use crate::auth::{Authenticator, Credentials};
 use crate::cookies::ReceivedCookies;
 use crate::error::AppError;
 use crate::instance::ServedBy;
-use crate::patch::is_json_content_type;
+use crate::patch::{read_body, require_json};
 use crate::security::{reject_cross_site, verify_csrf_token, VerifiedSession};
 use crate::session::AppSession;
 
@@ -34,29 +31,14 @@ impl<S: Send + Sync> FromRequest<S> for LoginAttempt {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         reject_cross_site(&parts.headers)?;
-        let declared_json = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(is_json_content_type);
-        if !declared_json {
-            return Err(AppError::UnsupportedMediaType);
-        }
+        require_json(&parts.headers)?;
         let session = AppSession::from_request_parts(&mut parts, state).await?;
         // Without a live session there is nothing to forge a login
         // against: it creates a session, logged in.
         if let Some(expected) = session.csrf_token() {
             verify_csrf_token(&parts.headers, expected)?;
         }
-        let req = Request::from_parts(parts, body);
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                    AppError::PayloadTooLarge
-                }
-                _ => AppError::UnreadableBody,
-            })?;
+        let body = read_body(Request::from_parts(parts, body), state).await?;
         let credentials = Credentials::parse(&body)?;
         Ok(Self {
             session,
