@@ -206,6 +206,10 @@ where
             route(post(session_api::clear_session), sessions.clone()),
         )
         .route("/login", route(post(login::login), sessions.clone()))
-        .route("/logout", route(post(login::logout), sessions.clone()))
+        // Logging out is clearing the session: one handler for both.
+        .route(
+            "/logout",
+            route(post(session_api::clear_session), sessions.clone()),
+        )
         .route("/me", route(get(login::me), sessions.read_only()))
 }

@@ -1,5 +1,5 @@
-//! Logging in and out, and the demo's protected resource: `POST /login`,
-//! `POST /logout`, `GET /me`. The credentials are checked by
+//! Logging in, and the demo's protected resource: `POST /login` and
+//! `GET /me` (`POST /logout` is `session_api::clear_session`). The credentials are checked by
 //! [`crate::auth`]; what a login does to the session (new id, new token)
 //! is the typed session's `log_in`.
 
@@ -14,7 +14,7 @@ use crate::cookies::ReceivedCookies;
 use crate::error::AppError;
 use crate::instance::ServedBy;
 use crate::patch::{read_body, require_json};
-use crate::security::{reject_cross_site, verify_csrf_token, VerifiedSession};
+use crate::security::{reject_cross_site, verify_csrf_token};
 use crate::session::AppSession;
 
 /// A login request that passed, in this order, the origin check, the
@@ -62,16 +62,6 @@ pub async fn login(
     session
         .log_in(&credentials.username, credentials.remember)
         .await?;
-    Ok(session_reply(&session, &cookies, &served_by))
-}
-
-/// `POST /logout`: deletes the session, as `POST /clear-session` does.
-pub async fn logout(
-    State(served_by): State<ServedBy>,
-    VerifiedSession(mut session): VerifiedSession,
-    cookies: ReceivedCookies,
-) -> Result<Response, AppError> {
-    session.clear().await?;
     Ok(session_reply(&session, &cookies, &served_by))
 }
 

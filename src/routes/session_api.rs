@@ -45,7 +45,8 @@ pub async fn regenerate_session(
     Ok(session_reply(&session, &cookies, &served_by))
 }
 
-/// `POST /clear-session`: deletes the session; the reply expires its cookie.
+/// `POST /clear-session`, and `POST /logout`: deletes the session; the
+/// reply expires its cookie.
 pub async fn clear_session(
     State(served_by): State<ServedBy>,
     VerifiedSession(mut session): VerifiedSession,
