@@ -69,10 +69,15 @@ function writeCookieAndCheck(name, value, maxAge, purpose) {
 
 /**
  * An explanation that rests on what the read `x` carried, with that read's
- * claims attached (see explain.js `Claims`).
+ * claims attached (see explain.js `Claims`) beside its own.
  */
 function withClaimsOf(x, explanation) {
-  if (x.status) explanation.claims = claimsOf(x);
+  if (x.status) {
+    explanation.claims = Object.assign(claimsOf(x), explanation.claims);
+  } else {
+    // No reply: nothing the browser did can be checked against the claims.
+    delete explanation.claims;
+  }
   return explanation;
 }
 
@@ -101,17 +106,28 @@ export function refresh() {
 export function setCookie(event) {
   event.preventDefault();
   const name = el.cookieName.value.trim();
-  if (!validCookieName(name)) {
-    explain(explainInvalidCookieName());
-    el.cookieName.focus();
-    return;
-  }
+  if (nameRefused(name)) return;
   writeCookieAndCheck(name, el.cookieValue.value, 86400);
 }
 
 /** Deletes the cookie named in the form, then shows the server no longer gets it. */
 export function deleteCookie() {
-  writeCookieAndCheck(el.cookieName.value.trim(), '', 0);
+  const name = el.cookieName.value.trim();
+  if (nameRefused(name)) return;
+  writeCookieAndCheck(name, '', 0);
+}
+
+/**
+ * Says why a cookie name typed cannot be written (empty, or not a token),
+ * and puts the cursor there.
+ * @param {string} name
+ * @returns {boolean} true when it was refused
+ */
+function nameRefused(name) {
+  if (validCookieName(name)) return false;
+  explain(explainInvalidCookieName(name));
+  el.cookieName.focus();
+  return true;
 }
 
 /**
@@ -182,7 +198,7 @@ export function burst() {
       const data = x.status === 200 && x.body ? x.body.data || {} : null;
       const result = explainBurst(outcomes, data);
       renderBurst(result, outcomes);
-      explain(result);
+      explain(withClaimsOf(x, result));
     });
   }
   // Parallel requests without a live session would each create a session of

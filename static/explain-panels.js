@@ -14,8 +14,47 @@ import { said } from './explain.js';
 const THEME_NOTE = 'The server reads theme when it renders the page (data-theme on <html>), so a reload shows this theme from the first paint.';
 
 /**
+ * The facts a burst's explanation states, as claims; the real-browser test
+ * holds them (checked) against the updates Chromium sent and the statuses
+ * it received, and against the data in the reply of the read that followed.
+ * @typedef {Object} BurstClaims
+ * @property {number} sent - (checked) updates sent together
+ * @property {number} accepted - (checked, with newSessions: the 200s)
+ *   answered 200 by the live session
+ * @property {number} newSessions - answered 200 with a session of their own
+ * @property {Object<string, number>} refused - (checked) how many were
+ *   refused, by "status code" ("no reply" for none)
+ * @property {number|null} arrived - (checked) accepted updates whose key
+ *   holds their value in the data read afterwards (null: the read failed)
+ * @property {number} lost - accepted updates that are not
+ */
+
+/**
+ * The claims of a burst (see {@link BurstClaims}).
+ * @param {Array<{key: string, value: *, status: number, code: (string|null), newSession: boolean}>} outcomes
+ * @param {Object|null} data - the session data read after the burst, or null when the read failed
+ * @returns {BurstClaims}
+ */
+export function burstClaims(outcomes, data) {
+  const accepted = outcomes.filter(function (o) { return o.status === 200 && !o.newSession; });
+  const holds = function (o) {
+    return Object.prototype.hasOwnProperty.call(data, o.key) && JSON.stringify(data[o.key]) === JSON.stringify(o.value);
+  };
+  const arrived = data === null ? null : accepted.filter(holds).length;
+  return {
+    sent: outcomes.length,
+    accepted: accepted.length,
+    newSessions: outcomes.filter(function (o) { return o.status === 200 && o.newSession; }).length,
+    refused: tally(outcomes.filter(function (o) { return o.status !== 200; })),
+    arrived: arrived,
+    lost: arrived === null ? 0 : accepted.length - arrived
+  };
+}
+
+/**
  * Explains a burst of parallel updates from each request's outcome and the
- * data read afterwards. An error is named as an error, never as a lost update.
+ * data read afterwards, rendered from its claims (`burst`). An error is
+ * named as an error, never as a lost update.
  * @param {Array<{key: string, value: *, status: number, code: (string|null), newSession: boolean}>} outcomes
  *   newSession: the reply carried another CSRF token than the one sent, so
  *   the update found no live session and started one of its own
@@ -23,55 +62,94 @@ const THEME_NOTE = 'The server reads theme when it renders the page (data-theme 
  * @returns {import('./explain.js').Explanation & {arrived: number, lost: number, refused: number}}
  */
 export function explainBurst(outcomes, data) {
-  const total = outcomes.length;
-  const accepted = outcomes.filter(function (o) { return o.status === 200 && !o.newSession; });
-  const strays = outcomes.filter(function (o) { return o.status === 200 && o.newSession; });
-  const refused = outcomes.filter(function (o) { return o.status !== 200; });
-  const holds = function (o) {
-    return data !== null && Object.prototype.hasOwnProperty.call(data, o.key) &&
-      JSON.stringify(data[o.key]) === JSON.stringify(o.value);
-  };
-  const arrived = accepted.filter(holds).length;
-  const lost = data === null ? 0 : accepted.length - arrived;
+  const c = burstClaims(outcomes, data);
+  const refused = Object.keys(c.refused).reduce(function (sum, label) { return sum + c.refused[label]; }, 0);
   const lines = [];
-  if (data === null) {
-    lines.push(accepted.length + ' of ' + total + ' updates were accepted, but reading the data afterwards failed, so the page cannot say whether they were kept.');
+  if (c.arrived === null) {
+    lines.push(c.accepted + ' of ' + c.sent + ' updates were accepted, but reading the data afterwards failed, so the page cannot say whether they were kept.');
   } else {
-    lines.push(arrived + ' of ' + total + ' updates, sent at the same time to the same session, each setting its own key, are in the data' +
-      (arrived === total ? ': all of them.' : '.'));
+    lines.push(c.arrived + ' of ' + c.sent + ' updates, sent at the same time to the same session, each setting its own key, are in the data' +
+      (c.arrived === c.sent ? ': all of them.' : '.'));
   }
-  if (strays.length) {
-    lines.push(strays.length + ' found no live session when they arrived (it had expired or been cleared), so each started a session of its own, which this browser\'s cookie may no longer name. They are not lost updates.');
+  if (c.newSessions) {
+    lines.push(c.newSessions + ' found no live session when they arrived (it had expired or been cleared), so each started a session of its own, which this browser\'s cookie may no longer name. They are not lost updates.');
   }
-  if (refused.length) {
-    lines.push(refused.length + ' were refused by the server: ' + tally(refused) + '. A refused update changes nothing; these are errors, not lost updates.');
+  if (refused) {
+    lines.push(refused + ' were refused by the server: ' + Object.keys(c.refused).map(function (label) {
+      return c.refused[label] + ' × ' + label;
+    }).join(', ') + '. A refused update changes nothing; these are errors, not lost updates.');
   }
-  if (lost) {
-    lines.push(lost + ' accepted updates are missing from the data: lost updates, which this server is built to prevent.');
-  } else if (accepted.length && data !== null) {
+  if (c.lost) {
+    lines.push(c.lost + ' accepted updates are missing from the data: lost updates, which this server is built to prevent.');
+  } else if (c.accepted && c.arrived !== null) {
     lines.push('Each request loads, changes and saves the whole session; the server runs the requests of one session one at a time, so none overwrites another. Many session libraries do not, and keep only some of them.');
   }
-  const result = said(lines, 'Network: ' + total + ' update-session-data requests started together; each keeps its own status.',
-    lost > 0 || data === null || strays.length > 0);
-  result.arrived = arrived;
-  result.lost = lost;
-  result.refused = refused.length;
+  const result = said(lines, 'Network: ' + c.sent + ' update-session-data requests started together; each keeps its own status.',
+    c.lost > 0 || c.arrived === null || c.newSessions > 0);
+  result.arrived = c.arrived || 0;
+  result.lost = c.lost;
+  result.refused = refused;
+  result.claims = { burst: c };
   return result;
 }
 
-/** "3 × too_many_keys, 1 × no reply". */
+/** How many outcomes had each answer: {"422 too_many_keys": 3, "no reply": 1}. */
 function tally(outcomes) {
   const counts = {};
   outcomes.forEach(function (o) {
     const label = o.status ? o.status + ' ' + (o.code || 'without a JSON error') : 'no reply';
     counts[label] = (counts[label] || 0) + 1;
   });
-  return Object.keys(counts).map(function (label) { return counts[label] + ' × ' + label; }).join(', ');
+  return counts;
+}
+
+/**
+ * The facts a cookie write's explanation states, as claims; those marked
+ * (checked) are held by the real-browser test against the browser's cookie
+ * jar and the next request's Cookie header.
+ * @typedef {Object} CookieWriteClaims
+ * @property {string} name
+ * @property {string} written - the value as it went into document.cookie, shortened
+ * @property {boolean} encoded - percent-encoding changed the value typed
+ * @property {boolean} deleting - written with Max-Age=0
+ * @property {boolean} visibleBefore - document.cookie showed the name before
+ * @property {boolean} visibleAfter - (checked) document.cookie shows it
+ *   afterwards (with the written value, unless deleting): the jar holds
+ *   such a cookie, not HttpOnly
+ * @property {boolean|null} carried - (checked, as cookiesSent) the next
+ *   request carried a cookie of that name (null: the reply did not say)
+ * @property {boolean|null} httpOnlyHeld - (checked) the browser holds an
+ *   HttpOnly cookie of that name: carried, yet not visible (null: not said)
+ * @property {number} size - characters of name=value
+ * @property {'theme'|null} purpose - the page's theme toggle wrote it
+ */
+
+/**
+ * The claims of a cookie write (see {@link CookieWriteClaims}).
+ * @param {Object} w - as explainCookieWrite takes it
+ * @returns {CookieWriteClaims}
+ */
+export function cookieWriteClaims(w) {
+  const carried = w.received ? w.received.indexOf(w.name) >= 0 : null;
+  return {
+    name: w.name,
+    written: shorten(w.written),
+    encoded: w.written !== w.value,
+    deleting: Boolean(w.deleting),
+    visibleBefore: Boolean(w.visibleBefore),
+    visibleAfter: Boolean(w.visibleAfter),
+    carried: carried,
+    httpOnlyHeld: carried && !w.visibleAfter ? true : null,
+    size: w.name.length + 1 + String(w.written).length,
+    purpose: w.purpose || null
+  };
 }
 
 /**
  * Explains a write (or deletion) of a cookie by JavaScript, from what
  * document.cookie showed before and after and what the next request carried.
+ * The sentences are rendered from the claims, which the explanation carries
+ * (`cookieWrite`, and `cookiesSent` of the request that followed).
  * @param {{name: string, value: string, written: string, deleting: boolean,
  *   visibleBefore: boolean, visibleAfter: boolean, received: (string[]|null)}} w
  *   written: the value as it went into document.cookie (percent-encoded);
@@ -83,56 +161,65 @@ function tally(outcomes) {
  * @returns {import('./explain.js').Explanation}
  */
 export function explainCookieWrite(w) {
-  const carried = w.received ? w.received.indexOf(w.name) >= 0 : null;
+  const c = cookieWriteClaims(w);
+  const explanation = w.deleting ? explainDeletion(c, w.received) : explainWrite(c, w.received);
+  explanation.claims = { cookieWrite: c, cookiesSent: w.received };
+  return explanation;
+}
+
+/** A deletion (Max-Age=0), from its claims. */
+function explainDeletion(c, received) {
+  const lines = ['JavaScript wrote ' + c.name + ' with Max-Age=0, which asks the browser to drop it.'];
+  let unexpected = false;
+  if (c.visibleAfter) {
+    lines.push('document.cookie still shows it: the browser kept it (it may have been set for another path).');
+    unexpected = true;
+  } else {
+    lines.push(c.visibleBefore ? 'document.cookie no longer shows it.' : 'document.cookie did not show it before either.');
+  }
+  if (c.carried === true) {
+    lines.push('Yet the next request still carried a cookie named ' + c.name + ': one the script cannot see, an HttpOnly cookie, which only the server can change or remove.');
+  } else if (c.carried === false) {
+    lines.push('The next request, sent just after, did not carry it: cookies_received lists ' + listOrNone(received) + '.');
+  }
+  return said(lines, 'Application → Cookies; Network → the next request\'s Cookie header.', unexpected);
+}
+
+/** A write, from its claims. */
+function explainWrite(c, received) {
   const lines = [];
   let unexpected = false;
-  if (w.deleting) {
-    lines.push('JavaScript wrote ' + w.name + ' with Max-Age=0, which asks the browser to drop it.');
-    if (w.visibleAfter) {
-      lines.push('document.cookie still shows it: the browser kept it (it may have been set for another path).');
-      unexpected = true;
-    } else {
-      lines.push(w.visibleBefore ? 'document.cookie no longer shows it.' : 'document.cookie did not show it before either.');
-    }
-    if (carried === true) {
-      lines.push('Yet the next request still carried a cookie named ' + w.name + ': one the script cannot see, an HttpOnly cookie, which only the server can change or remove.');
-    } else if (carried === false) {
-      lines.push('The next request, sent just after, did not carry it: cookies_received lists ' + listOrNone(w.received) + '.');
-    }
-    return said(lines, 'Application → Cookies; Network → the next request\'s Cookie header.', unexpected);
+  if (c.encoded) {
+    lines.push('The value went in percent-encoded, as ' + c.written + ', by encodeURIComponent: a ; would end the cookie, and RFC 6265 also leaves commas, spaces, double quotes and backslashes out of a cookie value (browsers differ on those), so the page encodes them all. document.cookie (panel 1) shows the value as stored, encoded; the page decodes it when it reads it back.');
   }
-  if (w.written !== w.value) {
-    lines.push('The value went in percent-encoded, as ' + shorten(w.written) + ', by encodeURIComponent: a ; would end the cookie, and RFC 6265 also leaves commas, spaces, double quotes and backslashes out of a cookie value (browsers differ on those), so the page encodes them all. document.cookie (panel 1) shows the value as stored, encoded; the page decodes it when it reads it back.');
-  }
-  if (w.visibleAfter) {
-    lines.push('JavaScript wrote ' + w.name + ' into document.cookie, which now shows it.');
-    if (carried === true) {
-      lines.push('The next request, sent just after, carried it: the server lists ' + w.name + ' in cookies_received. A cookie a script sets rides along like any other.');
-    } else if (carried === false) {
-      lines.push('Yet the next request did not carry it (cookies_received: ' + listOrNone(w.received) + '): unexpected.');
+  if (c.visibleAfter) {
+    lines.push('JavaScript wrote ' + c.name + ' into document.cookie, which now shows it.');
+    if (c.carried === true) {
+      lines.push('The next request, sent just after, carried it: the server lists ' + c.name + ' in cookies_received. A cookie a script sets rides along like any other.');
+    } else if (c.carried === false) {
+      lines.push('Yet the next request did not carry it (cookies_received: ' + listOrNone(received) + '): unexpected.');
       unexpected = true;
     }
-    if (w.purpose === 'theme') lines.push(THEME_NOTE);
-    return said(lines, 'Application → Cookies shows ' + w.name + ' without the HttpOnly tick; Network → the Cookie request header.', unexpected);
+    if (c.purpose === 'theme') lines.push(THEME_NOTE);
+    return said(lines, 'Application → Cookies shows ' + c.name + ' without the HttpOnly tick; Network → the Cookie request header.', unexpected);
   }
-  if (carried === true) {
-    lines.push('The browser refused the write: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
-      ', yet the next request carried a cookie named ' + w.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
-    return said(lines, 'Application → Cookies: the ' + w.name + ' cookie there has the HttpOnly tick.', false);
+  if (c.httpOnlyHeld) {
+    lines.push('The browser refused the write: document.cookie does not show ' + c.name + '=' + c.written +
+      ', yet the next request carried a cookie named ' + c.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
+    return said(lines, 'Application → Cookies: the ' + c.name + ' cookie there has the HttpOnly tick.', false);
   }
-  lines.push('The browser did not store it: document.cookie does not show ' + w.name + '=' + shorten(w.written) +
-    (carried === false ? ', and the next request did not carry it' : '') + '.');
-  if (/^__(Host|Secure)-/i.test(w.name)) {
+  lines.push('The browser did not store it: document.cookie does not show ' + c.name + '=' + c.written +
+    (c.carried === false ? ', and the next request did not carry it' : '') + '.');
+  if (/^__(Host|Secure)-/i.test(c.name)) {
     lines.push('A name that starts with __Host- or __Secure- promises the Secure attribute, which a page on http:// cannot set' +
-      (/^__Host-/i.test(w.name) ? ' (__Host- also needs Path=/ and no Domain)' : '') + ', so the browser refuses such a cookie here.');
+      (/^__Host-/i.test(c.name) ? ' (__Host- also needs Path=/ and no Domain)' : '') + ', so the browser refuses such a cookie here.');
   } else {
-    const size = w.name.length + 1 + String(w.written).length;
-    lines.push(size > 4096
-      ? 'Name and value come to ' + size.toLocaleString('en-US') + ' bytes, over the 4,096 a browser keeps per cookie, so it dropped it.'
+    lines.push(c.size > 4096
+      ? 'Name and value come to ' + c.size.toLocaleString('en-US') + ' bytes, over the 4,096 a browser keeps per cookie, so it dropped it.'
       : 'This demo cannot tell why; devtools → Issues may say.');
-    unexpected = size <= 4096;
+    unexpected = c.size <= 4096;
   }
-  return said(lines, 'Application → Cookies: there is no ' + w.name + ' cookie.', unexpected);
+  return said(lines, 'Application → Cookies: there is no ' + c.name + ' cookie.', unexpected);
 }
 
 /** "a, b" or "none". */
@@ -141,10 +228,15 @@ function listOrNone(names) {
 }
 
 /**
- * The refusal of a cookie name document.cookie would misread.
+ * The refusal of a cookie name document.cookie would misread, or of an
+ * empty one.
+ * @param {string} [name] - the name typed
  * @returns {import('./explain.js').Explanation}
  */
-export function explainInvalidCookieName() {
+export function explainInvalidCookieName(name) {
+  if (!name) {
+    return said(['The Name field is empty: type the name of the cookie to set or delete. Nothing was written.'], '', false);
+  }
   return said(['A cookie name is letters, digits and a few symbols, with no spaces, "=" or ";". Nothing was written.'], '', false);
 }
 

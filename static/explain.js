@@ -1,9 +1,13 @@
 /**
- * What the page tells the learner, as pure functions of what happened: the
- * request the script sent, the reply the server gave (status, error code,
- * the cookie names it reports, the echoed Set-Cookie, the expiry) and the
- * session the page knew before. Nothing here looks at which button was
- * pressed or touches the DOM, so `node --test tests/js` checks every case.
+ * What the page tells the learner about a session exchange, in two pure
+ * steps: `claimsOf` reads the exchange (the request the script sent, the
+ * reply, the echoed Set-Cookie, the session the page knew before) into
+ * claims, small checkable facts; the sentences are then rendered from the
+ * claims alone, so every fact a sentence states is in the claims the page
+ * shows (`data-claims`) and the real-browser test checks. A sentence with
+ * no claim behind it is a statement that holds in every state. Nothing
+ * here looks at which button was pressed or touches the DOM, so `node
+ * --test tests/js` checks every case.
  */
 
 import { formatTime, parseJson, shorten, tenth } from './format.js';
@@ -22,6 +26,7 @@ const SESSION_COOKIE = 'session_id';
  * @property {Object|null} body - the reply parsed as JSON
  * @property {string|null} setCookie - X-Set-Cookie-Echo: Set-Cookie, id redacted
  * @property {Object|null} before - the `session` member of the last reply the page saw
+ * @property {number} [at] - when the reply came, Unix ms
  */
 
 /**
@@ -35,40 +40,120 @@ const SESSION_COOKIE = 'session_id';
 
 /**
  * The facts an explanation of a session exchange asserts about the request
- * and its reply, as data: the page shows them on the explanation
- * (`data-claims`), and the real-browser test checks each against what
- * Chromium says it sent and received.
+ * and its reply, as data. Those marked (checked) are held by the
+ * real-browser test against what Chromium sent and received or the server
+ * answered (tests/api/claims.rs); the others are what the page itself knew
+ * (its memory of the session before).
  * @typedef {Object} Claims
- * @property {string} method
+ * @property {string} method - (checked)
  * @property {string} path - the endpoint, without the query
- * @property {string[]|null} cookiesSent - the names of the cookies the request
- *   carried, in order (null: the reply did not say)
- * @property {boolean} tokenSent - the script set X-CSRF-Token
- * @property {'set'|'removed'|'none'} setCookie - what the reply's Set-Cookie
- *   did to session_id
- * @property {number} status
+ * @property {string[]|null} cookiesSent - (checked) the names of the cookies
+ *   the request carried, in order (null: the reply did not say)
+ * @property {boolean} tokenSent - (checked) the script set X-CSRF-Token
+ * @property {'set'|'removed'|'none'} setCookie - (checked) what the reply's
+ *   Set-Cookie did to session_id
+ * @property {number} status - (checked)
+ * @property {string|null} code - (checked) the error code of a JSON error reply
+ * @property {string|null} message - the error's message, as the server wrote it
+ * @property {boolean|null} active - (checked) the reply's session is live
+ *   (null: the reply has no session)
+ * @property {string|null} reason - why the reply's session is not live
+ *   ("unknown_or_expired": the cookie named a session the server no longer has)
+ * @property {string|null} createdAt - the live session's creation time
+ * @property {string|null} expiresAt - (checked) the live session's expiry;
+ *   a Set-Cookie that set the id carries it as its Max-Age
+ * @property {number|null} idleTimeout - seconds
+ * @property {number|null} pageViews - (checked)
+ * @property {number|null} keys - (checked) how many keys the session's data holds
+ * @property {{createdAt: string, expiresAt: string, idleTimeout: number}|null} seenBefore -
+ *   the live session the page saw last, before this request
+ * @property {boolean|null} sameSession - the reply's session is the one seen
+ *   before (null: no live session on one side)
+ * @property {boolean|null} expiryMoved - the same session's expiry is not the one seen before
+ * @property {string|null} expiredAt - the expiry seen before, which had
+ *   passed when this reply came: the page's countdown had reached zero
+ * @property {boolean} newSession - an accepted update that carried no token,
+ *   or another one than the reply's: the server started a session for it
+ * @property {boolean|null} idChanged - (checked) the Set-Cookie that set the
+ *   id carried another id than the request's cookie (null: no such Set-Cookie)
+ * @property {Array<{key: string, value: (string|null), present: boolean}>|null} changes -
+ *   (checked) an update's patch: each key, the JSON it was set to (shortened)
+ *   or null for a removal, and whether data holds the key afterwards
+ *   (null: not an update, or a body that is not an object)
+ * @property {'set'} [pageSetCookie] - (checked) on a page load: the page's
+ *   own response (GET /) set the session cookie
  */
 
 /**
- * The facts an explanation rests on, read off the exchange.
+ * The claims an exchange's explanation rests on (see {@link Claims}).
+ * @param {Exchange} x
+ * @returns {Claims}
+ */
+export function claimsOf(x) {
+  const body = x.body && typeof x.body === 'object' ? x.body : {};
+  const echoed = x.setCookie || '';
+  const cookieSet = /^session_id=[^;]/.test(echoed);
+  const removed = /^session_id=;/.test(echoed) && /max-age=0|expires=/i.test(echoed);
+  const headers = x.headersSet || {};
+  const tokenSent = Object.prototype.hasOwnProperty.call(headers, 'X-CSRF-Token');
+  const error = body.error && typeof body.error.code === 'string' ? body.error : null;
+  const session = !error && body.session && typeof body.session === 'object' ? body.session : null;
+  const live = session && session.active ? session : null;
+  const before = x.before && x.before.active ? x.before : null;
+  const path = String(x.url || '').split('?')[0];
+  const update = path === '/update-session-data';
+  const newSession = update && Boolean(live) && (!tokenSent || headers['X-CSRF-Token'] !== body.csrf_token);
+  const same = live && before ? before.created_at === live.created_at : null;
+  const due = before ? Date.parse(before.expires_at) : NaN;
+  return {
+    method: x.method,
+    path: path,
+    cookiesSent: Array.isArray(body.cookies_received) ? body.cookies_received.slice() : null,
+    tokenSent: tokenSent,
+    setCookie: cookieSet ? 'set' : removed ? 'removed' : 'none',
+    status: x.status,
+    code: error ? error.code : null,
+    message: error ? String(error.message || '') : null,
+    active: session ? Boolean(session.active) : null,
+    reason: session && !session.active && typeof session.reason === 'string' ? session.reason : null,
+    createdAt: live ? live.created_at : null,
+    expiresAt: live ? live.expires_at : null,
+    idleTimeout: live ? live.idle_timeout_seconds : null,
+    pageViews: live ? live.page_views : null,
+    keys: session ? keyCount(body.data) : null,
+    seenBefore: before ? { createdAt: before.created_at, expiresAt: before.expires_at, idleTimeout: before.idle_timeout_seconds } : null,
+    sameSession: same,
+    expiryMoved: same ? before.expires_at !== live.expires_at : null,
+    expiredAt: before && !isNaN(due) && x.at && x.at >= due ? before.expires_at : null,
+    newSession: newSession,
+    idChanged: cookieSet ? newSession || (path === '/regenerate-session' && Boolean(live)) : null,
+    changes: update && session ? changesOf(parseJson(x.requestBody), body.data) : null
+  };
+}
+
+/**
+ * The facts of an exchange in the shape explanations used before they were
+ * rendered from claims: the claims, plus `received`, `sessionCookieSent`,
+ * `cookieSet`, `cookieRemoved`, `tokenValue`, `error` and `session`.
  * @param {Exchange} x
  */
 export function factsOf(x) {
+  const c = claimsOf(x);
   const body = x.body && typeof x.body === 'object' ? x.body : {};
-  const received = Array.isArray(body.cookies_received) ? body.cookies_received : null;
-  const setCookie = x.setCookie || '';
-  const removal = /^session_id=;/.test(setCookie);
-  return {
-    received: received,
-    sessionCookieSent: received ? received.indexOf(SESSION_COOKIE) >= 0 : null,
-    tokenSent: Object.prototype.hasOwnProperty.call(x.headersSet || {}, 'X-CSRF-Token'),
+  return Object.assign(c, {
+    received: c.cookiesSent,
+    sessionCookieSent: sessionSent(c),
     tokenValue: (x.headersSet || {})['X-CSRF-Token'] || null,
-    error: body.error && typeof body.error.code === 'string' ? body.error : null,
+    error: c.code ? body.error : null,
     session: body.session && typeof body.session === 'object' ? body.session : null,
-    cookieSet: /^session_id=[^;]/.test(setCookie),
-    cookieRemoved: removal && /max-age=0|expires=/i.test(setCookie),
-    path: String(x.url || '').split('?')[0]
-  };
+    cookieSet: c.setCookie === 'set',
+    cookieRemoved: c.setCookie === 'removed'
+  });
+}
+
+/** Whether session_id went out: true, false, or null when the reply did not say. */
+function sessionSent(c) {
+  return c.cookiesSent ? c.cookiesSent.indexOf(SESSION_COOKIE) >= 0 : null;
 }
 
 /**
@@ -77,101 +162,91 @@ export function factsOf(x) {
  * @returns {Explanation}
  */
 export function explainExchange(x) {
-  return withClaims(explainWithoutClaims(x), x);
-}
-
-/**
- * The claims an exchange's explanation rests on (see {@link Claims}).
- * @param {Exchange} x
- * @returns {Claims}
- */
-export function claimsOf(x) {
-  const f = factsOf(x);
-  return {
-    method: x.method,
-    path: f.path,
-    cookiesSent: f.received,
-    tokenSent: f.tokenSent,
-    setCookie: f.cookieSet ? 'set' : f.cookieRemoved ? 'removed' : 'none',
-    status: x.status
-  };
-}
-
-/** The explanation with its claims attached, for a reply that came. */
-function withClaims(explanation, x) {
-  if (x.status) explanation.claims = claimsOf(x);
-  return explanation;
-}
-
-function explainWithoutClaims(x) {
-  const f = factsOf(x);
   if (!x.status) {
     return said(['No reply came: the server is not running or the connection failed, so nothing can be said about cookies or the session.'],
       'Network → the request shows (failed).', true);
   }
-  if (f.error) return explainRefusal(x, f);
-  if (x.status !== 200 || !f.session) {
-    return said(['The server answered ' + x.status + ' with a reply this page did not expect; the Response tab shows it as it came.'],
-      'Network → ' + f.path.slice(1) + ' → Response.', true);
+  const c = claimsOf(x);
+  return withClaims(explainClaims(c), c);
+}
+
+/** The explanation with its claims attached. */
+function withClaims(explanation, c) {
+  explanation.claims = c;
+  return explanation;
+}
+
+/**
+ * The sentences for a reply that came, from its claims alone.
+ * @param {Claims} c
+ * @returns {Explanation}
+ */
+export function explainClaims(c) {
+  if (c.code) return explainRefusal(c);
+  if (c.status !== 200 || c.active === null) {
+    return said(['The server answered ' + c.status + ' with a reply this page did not expect; the Response tab shows it as it came.'],
+      'Network → ' + c.path.slice(1) + ' → Response.', true);
   }
-  switch (f.path) {
-    case '/get-session-data': return explainRead(x, f);
-    case '/update-session-data': return explainUpdate(x, f);
-    case '/regenerate-session': return explainRegenerate(x, f);
-    case '/clear-session': return explainClear(x, f);
+  switch (c.path) {
+    case '/get-session-data': return explainRead(c);
+    case '/update-session-data': return explainUpdate(c);
+    case '/regenerate-session': return explainRegenerate(c);
+    case '/clear-session': return explainClear(c);
     default:
-      return said(['The server answered ' + x.status + '.'], 'Network → ' + f.path.slice(1) + '.', false);
+      return said(['The server answered ' + c.status + '.'], 'Network → ' + c.path.slice(1) + '.', false);
   }
 }
 
 /**
- * Explains the read a page makes as it loads. The page's own request (GET /)
- * counted a page view, which writes the session, between the session this
+ * Explains the read a page makes as it loads. The page's own request (GET
+ * /) counted a page view, which writes the session, between the session this
  * tab saw last (`kept`, from before the reload) and this reply.
  * @param {Object|null} kept - the `session` member this tab saw last
  * @param {Exchange} x - the read, with `before` unset
  * @returns {Explanation}
  */
 export function explainPageLoad(kept, x) {
-  const f = factsOf(x);
-  const session = f.session;
-  if (!x.status || f.error || !session || !session.active) {
+  const c = claimsOf(Object.assign({}, x, { before: kept }));
+  if (!x.status || c.code || !c.active) {
     const said0 = explainExchange(x);
     said0.text = 'The page loaded and its script asked for the session. ' + said0.text;
     return said0;
   }
-  return withClaims(pageLoadSaid(kept, x, f, session), x);
+  // A page view is a write, and every write sends the cookie.
+  c.pageSetCookie = 'set';
+  return withClaims(pageLoadSaid(c), c);
 }
 
-/** explainPageLoad for a live session. */
-function pageLoadSaid(kept, x, f, session) {
-  const lines = ['The page loaded and its script asked for the session.', cookieSentence(f)];
-  if (kept && kept.active && kept.created_at !== session.created_at) {
-    lines.push('This is not the session this tab saw before (that one was created at ' + formatTime(kept.created_at) +
-      '): the server no longer had it. This one was created at ' + formatTime(session.created_at) + '.');
-  } else if (kept && kept.active) {
-    lines.push('It is the same session this tab saw before the reload (created at ' + formatTime(session.created_at) + ').');
+/** explainPageLoad for a live session, from its claims. */
+function pageLoadSaid(c) {
+  const lines = ['The page loaded and its script asked for the session.', cookieSentence(c)];
+  if (c.sameSession === false) {
+    lines.push('This is not the session this tab saw before (that one was created at ' + formatTime(c.seenBefore.createdAt) +
+      '): the server no longer had it. This one was created at ' + formatTime(c.createdAt) + '.');
+  } else if (c.sameSession) {
+    lines.push('It is the same session this tab saw before the reload (created at ' + formatTime(c.createdAt) + ').');
   }
-  lines.push(session.page_views === 1
+  lines.push(c.pageViews === 1
     ? 'Loading the page counted the session\'s first page view.'
-    : 'Loading the page counted page view ' + session.page_views + '.');
-  lines.push(session.page_views === 1 && !(kept && kept.active)
+    : 'Loading the page counted page view ' + c.pageViews + '.');
+  lines.push(c.pageViews === 1 && !c.seenBefore
     ? 'A page view is a write: the page\'s own response (GET /) carried Set-Cookie with the session\'s id, and the session expires at ' +
-      formatTime(session.expires_at) + ' (the idle timeout, ' + session.idle_timeout_seconds + ' s, after the load) unless a request comes first.'
-    : 'A page view is a write, so it moved the expiry to ' + formatTime(session.expires_at) + ' (the idle timeout, ' +
-      session.idle_timeout_seconds + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie with a fresh Max-Age.');
+      formatTime(c.expiresAt) + ' (the idle timeout, ' + c.idleTimeout + ' s, after the load) unless a request comes first.'
+    : 'A page view is a write, so it moved the expiry to ' + formatTime(c.expiresAt) + ' (the idle timeout, ' +
+      c.idleTimeout + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie with a fresh Max-Age.');
   return said(lines, 'Network → the page request (/) → Response Headers → Set-Cookie; then get-session-data → Request Headers → Cookie.',
-    f.sessionCookieSent === false);
+    sessionSent(c) === false);
 }
 
 /** The sentence about the session cookie, from the names the server reported. */
-function cookieSentence(f) {
-  if (f.sessionCookieSent === null) return 'The reply does not say which cookies arrived.';
-  if (f.sessionCookieSent) {
+function cookieSentence(c) {
+  const sent = sessionSent(c);
+  if (sent === null) return 'The reply does not say which cookies arrived.';
+  if (sent) {
     return 'Your browser attached the session_id cookie by itself (the script sets no Cookie header), and the server received it' +
-      otherCookies(f.received) + '.';
+      otherCookies(c.cookiesSent) + '.';
   }
-  return 'No session_id cookie came with this request: the server received ' + namesOrNone(f.received) + '.';
+  return 'No session_id cookie came with this request: the server received ' + namesOrNone(c.cookiesSent) + '.';
 }
 
 /** ", along with theme and favourite", or nothing. */
@@ -189,161 +264,167 @@ function namesOrNone(received) {
 const GONE = 'the server no longer has this session (expired, cleared or replaced)';
 
 /** GET /get-session-data. */
-function explainRead(x, f) {
-  const session = f.session;
-  const tip = 'Network → get-session-data → Headers: the Cookie request header' +
-    (f.cookieSet ? ' and the Set-Cookie response header.' : '.');
-  if (!session.active) {
-    const lines = [];
-    let unexpected = false;
-    if (session.reason === 'unknown_or_expired') {
-      lines.push('Your browser sent a session_id cookie, but ' + GONE + '.');
-      const due = x.before && x.before.active && x.before.expires_at ? Date.parse(x.before.expires_at) : NaN;
-      if (!isNaN(due) && x.at && x.at >= due) {
-        lines.push('It was due to expire at ' + formatTime(x.before.expires_at) + ' after ' +
-          x.before.idle_timeout_seconds + ' s without a request: idle expiry at work.');
-      }
-      lines.push('The server answered with an empty state and created nothing.');
-    } else if (f.sessionCookieSent) {
-      lines.push('Your browser sent a session_id cookie, yet the server reports no session and gives no reason; that is not what this demo does.');
-      unexpected = true;
-    } else {
-      lines.push(cookieSentence(f));
-      const due = x.before && x.before.active && x.before.expires_at ? Date.parse(x.before.expires_at) : NaN;
-      if (!isNaN(due) && x.at && x.at >= due) {
-        lines.push('The browser dropped it around ' + formatTime(x.before.expires_at) + ', when the page\'s countdown reached zero: the cookie\'s Max-Age is the idle timeout (' +
-          x.before.idle_timeout_seconds + ' s) from the last Set-Cookie, and the server forgot the session at the same moment.');
-      }
-      lines.push('Without the cookie the server knows no session: it answered with an empty state, and a read creates nothing (no Set-Cookie).');
-    }
-    if (f.cookieSet) {
-      lines.push('Unexpectedly, the reply also set a session cookie.');
-      unexpected = true;
-    }
-    return said(lines, tip, unexpected);
-  }
-  const lines = [cookieSentence(f)];
+function explainRead(c) {
+  const set = c.setCookie === 'set';
+  const tip = 'Network → get-session-data → Headers: the Cookie request header' + (set ? ' and the Set-Cookie response header.' : '.');
+  if (!c.active) return explainEmptyRead(c, tip);
+  const lines = [cookieSentence(c)];
   let unexpected = false;
-  if (f.sessionCookieSent === false) {
+  if (sessionSent(c) === false) {
     lines.push('Yet the server found a live session, which this demo never does without the cookie.');
     unexpected = true;
   }
   lines.push('The server looked the id up and answered with the session it keeps: ' +
-    countKeys(x.body.data) + ', ' + session.page_views + (session.page_views === 1 ? ' page view.' : ' page views.'));
-  const expiry = expirySentences(x.before, session, f.cookieSet);
+    c.keys + (c.keys === 1 ? ' key' : ' keys') + ' in data, ' + c.pageViews + (c.pageViews === 1 ? ' page view.' : ' page views.'));
+  const expiry = expirySentences(c);
   return said(lines.concat(expiry.lines), tip, unexpected || expiry.unexpected);
+}
+
+/** A read that found no live session. */
+function explainEmptyRead(c, tip) {
+  const lines = [];
+  let unexpected = false;
+  if (c.reason === 'unknown_or_expired') {
+    lines.push('Your browser sent a session_id cookie, but ' + GONE + '.');
+    if (c.expiredAt) {
+      lines.push('It was due to expire at ' + formatTime(c.expiredAt) + ' after ' +
+        c.seenBefore.idleTimeout + ' s without a request: idle expiry at work.');
+    }
+    lines.push('The server answered with an empty state and created nothing.');
+  } else if (sessionSent(c)) {
+    lines.push('Your browser sent a session_id cookie, yet the server reports no session and gives no reason; that is not what this demo does.');
+    unexpected = true;
+  } else {
+    lines.push(cookieSentence(c));
+    if (c.expiredAt) {
+      lines.push('The browser dropped it around ' + formatTime(c.expiredAt) + ', when the page\'s countdown reached zero: the cookie\'s Max-Age is the idle timeout (' +
+        c.seenBefore.idleTimeout + ' s) from the last Set-Cookie, and the server forgot the session at the same moment.');
+    }
+    lines.push('Without the cookie the server knows no session: it answered with an empty state, and a read creates nothing (no Set-Cookie).');
+  }
+  if (c.setCookie === 'set') {
+    lines.push('Unexpectedly, the reply also set a session cookie.');
+    unexpected = true;
+  }
+  return said(lines, tip, unexpected);
 }
 
 /**
  * What happened to the expiry on a read. A read that moves it writes the
  * session, and every write re-sends the cookie, so Set-Cookie tells.
  */
-function expirySentences(before, session, cookieSet) {
-  const idle = session.idle_timeout_seconds;
-  const expires = formatTime(session.expires_at);
-  if (!before || !before.active || before.created_at !== session.created_at) {
+function expirySentences(c) {
+  const expires = formatTime(c.expiresAt);
+  const set = c.setCookie === 'set';
+  if (!c.sameSession) {
     const lines = [];
-    if (before && before.active && before.created_at !== session.created_at) {
-      lines.push('This is not the session the page saw last (that one was created at ' + formatTime(before.created_at) +
-        ', this one at ' + formatTime(session.created_at) + '): another tab or client changed it.');
+    if (c.sameSession === false) {
+      lines.push('This is not the session the page saw last (that one was created at ' + formatTime(c.seenBefore.createdAt) +
+        ', this one at ' + formatTime(c.createdAt) + '): another tab or client changed it.');
     }
     lines.push('It expires at ' + expires + ' unless used again' +
-      (cookieSet ? '; the reply re-sent the cookie with a fresh Max-Age.' : '.'));
+      (set ? '; the reply re-sent the cookie with a fresh Max-Age.' : '.'));
     return { lines: lines, unexpected: lines.length > 1 };
   }
-  if (cookieSet) {
+  const from = formatTime(c.seenBefore.expiresAt);
+  if (set && c.expiryMoved) {
     return {
-      lines: ['The read counted as activity: the server moved the expiry from ' + formatTime(before.expires_at) + ' to ' + expires +
+      lines: ['The read counted as activity: the server moved the expiry from ' + from + ' to ' + expires +
         ' and re-sent the cookie (Set-Cookie) with a fresh Max-Age, so the browser keeps it as long.'],
       unexpected: false
     };
   }
-  if (before.expires_at === session.expires_at) {
+  if (set) {
+    return { lines: ['The reply re-sent the cookie (Set-Cookie) with a fresh Max-Age; the expiry is still ' + expires + '.'], unexpected: false };
+  }
+  if (!c.expiryMoved) {
     return {
       lines: ['The expiry did not move: still ' + expires + ', and no Set-Cookie came. The server moves it on a read only once it would move by more than a tenth of the idle timeout (' +
-        tenth(idle) + ' of ' + idle + ' s), so quick reads cost no write; the session still lives 90–100 % of the idle timeout after your last request.'],
+        tenth(c.idleTimeout) + ' of ' + c.idleTimeout + ' s), so quick reads cost no write; the session still lives 90–100 % of the idle timeout after your last request.'],
       unexpected: false
     };
   }
   return {
-    lines: ['The expiry changed from ' + formatTime(before.expires_at) + ' to ' + expires + ' without a Set-Cookie in this reply: another request in between must have moved it.'],
+    lines: ['The expiry changed from ' + from + ' to ' + expires + ' without a Set-Cookie in this reply: another request in between must have moved it.'],
     unexpected: true
   };
 }
 
 /** POST /update-session-data, accepted. */
-function explainUpdate(x, f) {
-  const patch = parseJson(x.requestBody);
-  const changes = describePatch(patch, x.body.data);
-  const tip = headersTip('update-session-data', f) + ' Payload shows the patch.';
-  const newSession = !f.tokenSent || f.tokenValue !== x.body.csrf_token;
-  if (newSession) {
+function explainUpdate(c) {
+  const changes = describeChanges(c.changes);
+  const set = c.setCookie === 'set';
+  const tip = headersTip('update-session-data', c) + ' Payload shows the patch.';
+  if (c.newSession) {
     const lines = [];
-    if (f.sessionCookieSent) {
+    if (sessionSent(c)) {
       lines.push('Your browser sent a session_id cookie, but ' + GONE + ', so there was no token to check.');
     } else {
-      lines.push(cookieSentence(f), 'Without a live session there is nothing to forge a request against, so no token was needed.');
+      lines.push(cookieSentence(c), 'Without a live session there is nothing to forge a request against, so no token was needed.');
     }
     lines.push('The server created a new session, applied the patch to its empty data (' + changes + ') and sent Set-Cookie with the new session\'s id; the reply carries its new CSRF token, which the page keeps for the next change.');
-    const unexpected = !f.cookieSet;
-    if (unexpected) lines.push('Unexpectedly, no Set-Cookie came back, so the browser holds no cookie for the new session.');
-    return said(lines, tip, unexpected);
+    if (!set) lines.push('Unexpectedly, no Set-Cookie came back, so the browser holds no cookie for the new session.');
+    return said(lines, tip, !set);
   }
-  const lines = [cookieSentence(f), 'The script added the session\'s CSRF token in X-CSRF-Token, and the server accepted it.',
+  const lines = [cookieSentence(c), 'The script added the session\'s CSRF token in X-CSRF-Token, and the server accepted it.',
     'It merged the patch into the data it keeps (' + changes + '): the browser never holds the data, only the id.'];
-  lines.push(f.cookieSet
-    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie with a fresh Max-Age (expires ' + formatTime(f.session.expires_at) + ').'
+  lines.push(set
+    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie with a fresh Max-Age (expires ' + formatTime(c.expiresAt) + ').'
     : 'No Set-Cookie came back, although a write moves the expiry; that is unexpected.');
-  return said(lines, tip, !f.cookieSet || f.sessionCookieSent === false);
+  return said(lines, tip, !set || sessionSent(c) === false);
 }
 
 /**
  * Where devtools shows this exchange's headers, naming only those that were
  * there: Cookie if a session_id went out, X-CSRF-Token if the script set
  * it, Set-Cookie if one came back.
+ * @param {string} name - the request's name in the Network tab
+ * @param {Claims} c
+ * @returns {string}
  */
-export function headersTip(name, f) {
+export function headersTip(name, c) {
   const out = [];
-  if (f.sessionCookieSent) out.push('the Cookie header');
-  if (f.tokenSent) out.push('X-CSRF-Token');
+  if (sessionSent(c)) out.push('the Cookie header');
+  if (c.tokenSent) out.push('X-CSRF-Token');
   const sent = out.length ? out.join(' and ') + ' went out' : 'no Cookie and no X-CSRF-Token went out';
   return 'Network → ' + name + ' → Headers: ' + sent + '; ' +
-    (f.cookieSet ? 'Set-Cookie came back.' : 'no Set-Cookie came back.');
+    (c.setCookie === 'set' ? 'Set-Cookie came back.' : 'no Set-Cookie came back.');
 }
 
 /** POST /regenerate-session, accepted. */
-function explainRegenerate(x, f) {
-  const lines = [cookieSentence(f)];
-  const same = x.before && x.before.created_at === f.session.created_at;
-  if (f.cookieSet) {
-    lines.push('The server moved the session' + (same ? ' (same data, same creation time)' : '') +
+function explainRegenerate(c) {
+  const lines = [cookieSentence(c)];
+  const set = c.setCookie === 'set';
+  if (set && c.idChanged) {
+    lines.push('The server moved the session' + (c.sameSession ? ' (same data, same creation time)' : '') +
       ' to a new id and a new CSRF token, and sent Set-Cookie with the new id. The old id now finds nothing, so an id an attacker planted before a login is void.');
   } else {
-    lines.push('The reply carries no Set-Cookie, so the browser still holds the old id: not what a regenerate should do.');
+    lines.push('The reply carries no Set-Cookie with a new id, so the browser still holds the old one: not what a regenerate should do.');
   }
-  return said(lines, 'Network → regenerate-session → Response Headers → Set-Cookie; Application → Cookies shows the new value.', !f.cookieSet);
+  return said(lines, 'Network → regenerate-session → Response Headers → Set-Cookie; Application → Cookies shows the new value.', !(set && c.idChanged));
 }
 
 /** POST /clear-session, accepted. */
-function explainClear(x, f) {
-  const lines = [cookieSentence(f)];
-  if (f.cookieRemoved) {
+function explainClear(c) {
+  const lines = [cookieSentence(c)];
+  const removed = c.setCookie === 'removed';
+  if (removed) {
     lines.push('The server deleted the session and answered Set-Cookie: session_id=; Max-Age=0, so the browser dropped the cookie. The next update will start a new session.');
   } else {
     lines.push('The server reports no session, but no Set-Cookie told the browser to drop the cookie: unexpected.');
   }
-  return said(lines, 'Network → clear-session → Response Headers → Set-Cookie; the cookie is gone from Application → Cookies.', !f.cookieRemoved);
+  return said(lines, 'Network → clear-session → Response Headers → Set-Cookie; the cookie is gone from Application → Cookies.', !removed);
 }
 
 /** The sentences for a JSON error reply. */
-function explainRefusal(x, f) {
-  const code = f.error.code;
-  const lines = ['The server refused the request: ' + x.status + ' ' + code + '. ' + f.error.message];
-  const tip = 'Network → ' + f.path.slice(1) + ' → Response shows the JSON error; Headers shows the Cookie that went out.';
+function explainRefusal(c) {
+  const code = c.code;
+  const lines = ['The server refused the request: ' + c.status + ' ' + code + '. ' + c.message];
+  const tip = 'Network → ' + c.path.slice(1) + ' → Response shows the JSON error; Headers shows the Cookie that went out.';
   switch (code) {
     case 'csrf_token_missing':
     case 'csrf_token_invalid':
-      lines.push(cookieSentence(f));
+      lines.push(cookieSentence(c));
       lines.push(code === 'csrf_token_missing'
         ? 'But the request carried no X-CSRF-Token header, and a change to a live session needs the token that only this site\'s pages can read.'
         : 'But the X-CSRF-Token this page sent is not the session\'s token now: the session got a new token since the page read it (a regenerate, perhaps in another tab). Refresh reads the current one; another site could not read it at all.');
@@ -351,42 +432,68 @@ function explainRefusal(x, f) {
       break;
     case 'cross_origin_rejected':
       lines.push('Its Origin (or Sec-Fetch-Site) header named another origin, so the server refused it before reading the body or the token.');
-      if (f.received) lines.push(cookieSentence(f));
+      if (c.cookiesSent) lines.push(cookieSentence(c));
       break;
     case 'no_session':
-      lines.push(f.sessionCookieSent
+      lines.push(sessionSent(c)
         ? 'Your browser sent a session_id cookie, but ' + GONE + ', so there was nothing to act on.'
-        : cookieSentence(f) + ' Without it there is no session to act on.');
+        : cookieSentence(c) + ' Without it there is no session to act on.');
       break;
     default:
       lines.push('Nothing changed: a refused update leaves the session\'s data as it was.');
-      if (f.received) lines.push(cookieSentence(f));
+      if (c.cookiesSent) lines.push(cookieSentence(c));
   }
   return said(lines, tip, false);
 }
 
-/** What a merge patch did, read from the patch and the data after it. */
-export function describePatch(patch, dataAfter) {
-  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return 'the body was not an object';
-  const keys = Object.keys(patch);
-  if (!keys.length) return 'an empty patch, which changes nothing';
-  const data = dataAfter || {};
-  return keys.map(function (key) {
-    if (patch[key] === null) {
+/**
+ * A patch as claims: each key, what it was set to (JSON, shortened) or
+ * null for a removal, and whether the data holds the key afterwards.
+ * @param {*} patch - the request body, parsed
+ * @param {Object|null} dataAfter - the session's data in the reply
+ * @returns {Array<{key: string, value: (string|null), present: boolean}>|null} null: not an object
+ */
+export function changesOf(patch, dataAfter) {
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return null;
+  const data = dataAfter && typeof dataAfter === 'object' ? dataAfter : {};
+  return Object.keys(patch).map(function (key) {
+    return {
+      key: key,
+      value: patch[key] === null ? null : shorten(JSON.stringify(patch[key])),
+      present: Object.prototype.hasOwnProperty.call(data, key)
+    };
+  });
+}
+
+/** What a patch did, from its claims. */
+function describeChanges(changes) {
+  if (!changes) return 'the body was not an object';
+  if (!changes.length) return 'an empty patch, which changes nothing';
+  return changes.map(function (change) {
+    if (change.value === null) {
       // The reply shows the data after, not before: whether the key was
       // there is not known here, only that it is gone now.
-      return Object.prototype.hasOwnProperty.call(data, key)
-        ? 'null for "' + key + '", yet that key is still there'
-        : 'null for "' + key + '", so data has no such key now (null removes a key, and changes nothing where there was none)';
+      return change.present
+        ? 'null for "' + change.key + '", yet that key is still there'
+        : 'null for "' + change.key + '", so data has no such key now (null removes a key, and changes nothing where there was none)';
     }
-    return '"' + key + '" set to ' + shorten(JSON.stringify(patch[key]));
+    return '"' + change.key + '" set to ' + change.value;
   }).join('; ');
 }
 
-/** "3 keys in data". */
-function countKeys(data) {
-  const n = data && typeof data === 'object' ? Object.keys(data).length : 0;
-  return n + (n === 1 ? ' key' : ' keys') + ' in data';
+/**
+ * What a merge patch did, read from the patch and the data after it.
+ * @param {*} patch
+ * @param {Object|null} dataAfter
+ * @returns {string}
+ */
+export function describePatch(patch, dataAfter) {
+  return describeChanges(changesOf(patch, dataAfter));
+}
+
+/** How many keys a reply's data holds. */
+function keyCount(data) {
+  return data && typeof data === 'object' ? Object.keys(data).length : 0;
 }
 
 /**

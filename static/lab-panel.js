@@ -11,7 +11,7 @@ import { send } from './transport.js';
 import { attackOpened, attackProgress, labCookiesHere, labStatus, labTargets, runAllSummary } from './lab-explain.js';
 import {
   labEl, renderAttackOpened, renderCookiesNote, renderAttackOutcome, renderAttackText, renderLabOff, renderProgress, renderRow,
-  renderRunDone, renderRunStarted, renderTargets
+  renderRunDone, renderRunStarted, renderTargets, watchTableWidth
 } from './lab-view.js';
 
 const POLICIES = ['credentials', 'wildcard', 'none'];
@@ -98,6 +98,7 @@ function runOne(choice, done) {
         requests: requests,
         origin: origin,
         probe: probe,
+        pageOrigin: location.origin,
         pageHost: location.hostname,
         targetHost: new URL(origin).hostname,
         labPageOpened: openedOrigins().indexOf(origin) >= 0
@@ -134,7 +135,7 @@ function onSend(event) {
   }
   renderProgress('Sending…');
   runOne(choice, function (outcome) {
-    renderRow(outcome);
+    renderRow(outcome, 'top');
     renderProgress('Done: the newest row is at the top.');
   });
 }
@@ -165,7 +166,7 @@ function onRunAll() {
     next += 1;
     renderProgress('Running ' + next + ' of ' + runnable.length + '…');
     runOne(choice, function (outcome) {
-      renderRow(outcome);
+      renderRow(outcome, 'end');
       step();
     });
   }
@@ -225,6 +226,7 @@ function init() {
     return;
   }
   renderTargets(targets, labStatus(targets));
+  watchTableWidth();
   labEl.form.addEventListener('submit', onSend);
   labEl.runAll.addEventListener('click', onRunAll);
   labEl.attackPort.addEventListener('click', function () { onAttack('port'); });

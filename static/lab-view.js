@@ -4,7 +4,7 @@
  * no state of their own.
  */
 
-import { explainLabRow } from './lab-explain.js';
+import { explainLabRow } from './lab-row.js';
 import { apiName } from './format.js';
 
 /** The lab panel's DOM nodes, looked up once. */
@@ -43,8 +43,9 @@ export function renderCookiesNote(text) {
  * @param {string} status - the status line (lab-explain.js `labStatus`)
  */
 export function renderTargets(targets, status) {
-  labEl.target.options[0].textContent = 'another port (same site): ' + targets.port;
-  labEl.target.options[1].textContent = targets.site ? 'another site: ' + targets.site : 'another site: not available here';
+  // The options stay short enough for a narrow screen; the status line
+  // names the origins.
+  if (!targets.site) labEl.target.options[1].textContent = 'another site: not available here';
   labEl.attackPort.textContent = 'Open the attacker page on ' + targets.port + ' (same site)';
   labEl.attackSite.textContent = targets.site ? 'Open the attacker page on ' + targets.site + ' (another site)' : 'Another site: not available here';
   labEl.openSite.href = (targets.site || targets.port) + '/';
@@ -87,10 +88,36 @@ export function renderRunDone(ran) {
 }
 
 /**
- * Adds a row to the table (at the top).
- * @param {import('./lab-explain.js').LabOutcome & {api: string, origin: string, probe: string}} outcome
+ * Wide enough for the lab's table; narrower, each row is a card and its
+ * "why" folds away (style.css has the same width).
  */
-export function renderRow(outcome) {
+const WIDE_TABLE = window.matchMedia('(min-width: 721px)');
+
+/**
+ * The cells of a row, in the table's column order: text, and the label a
+ * card shows before it.
+ */
+function cellsOf(outcome, said) {
+  return [
+    [outcome.target === 'port' ? 'another port' : 'another site', ''],
+    [apiName(outcome.api), ''],
+    [outcome.withCredentials ? 'on' : 'off', 'credentials'],
+    [outcome.policy, 'policy'],
+    [outcome.method, ''],
+    [said.got, ''],
+    [said.received, 'server received'],
+    [said.secFetchSite, 'Sec-Fetch-Site']
+  ];
+}
+
+/**
+ * Adds a row to the table, with the claims its sentences rest on
+ * (`data-claims`, see lab-row.js).
+ * @param {import('./lab-row.js').LabOutcome & {api: string, origin: string, probe: string}} outcome
+ * @param {'top'|'end'} where - "Send" adds at the top; a run of every
+ *   combination adds at the end, so its rows read in the order they ran
+ */
+export function renderRow(outcome, where) {
   const said = explainLabRow(outcome);
   const row = document.createElement('tr');
   row.dataset.target = outcome.target;
@@ -104,23 +131,49 @@ export function renderRow(outcome) {
   row.dataset.preflighted = String(said.preflighted);
   row.dataset.cookies = said.cookies.join(',');
   row.dataset.secFetchSite = said.secFetchSite;
-  [
-    (outcome.target === 'port' ? 'another port ' : 'another site ') + outcome.origin,
-    apiName(outcome.api),
-    outcome.withCredentials ? 'on' : 'off',
-    outcome.policy,
-    outcome.method,
-    said.got,
-    said.received,
-    said.secFetchSite,
-    said.why
-  ].forEach(function (text) {
-    const cell = document.createElement('td');
-    cell.textContent = text;
-    row.append(cell);
+  row.dataset.claims = JSON.stringify(said.claims);
+  cellsOf(outcome, said).forEach(function (cell) {
+    const td = document.createElement('td');
+    td.textContent = cell[0];
+    if (cell[1]) td.dataset.label = cell[1];
+    row.append(td);
   });
+  const origin = document.createElement('span');
+  origin.className = 'origin';
+  origin.textContent = ' ' + outcome.origin;
+  row.cells[0].append(origin);
+  row.append(whyCell(said.why));
   if (!outcome.status) row.className = 'blocked';
-  labEl.rows.prepend(row);
+  if (where === 'end') {
+    labEl.rows.append(row);
+  } else {
+    labEl.rows.prepend(row);
+  }
+}
+
+/** The "why" cell: open in the table, folded on a card. */
+function whyCell(text) {
+  const td = document.createElement('td');
+  td.className = 'why';
+  const details = document.createElement('details');
+  details.open = WIDE_TABLE.matches;
+  const summary = document.createElement('summary');
+  summary.textContent = 'Why';
+  const p = document.createElement('p');
+  p.textContent = text;
+  details.append(summary, p);
+  td.append(details);
+  return td;
+}
+
+/**
+ * Keeps the rows' "why" open while the table is wide, and folds it when the
+ * rows become cards.
+ */
+export function watchTableWidth() {
+  WIDE_TABLE.addEventListener('change', function () {
+    labEl.rows.querySelectorAll('td.why details').forEach(function (details) { details.open = WIDE_TABLE.matches; });
+  });
 }
 
 /**

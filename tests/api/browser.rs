@@ -212,15 +212,38 @@ async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult 
     )
     .await?;
     crate::claims::check_newest_claims(client).await?;
-    let sideways = eval(
+    no_sideways_scroll(client, &format!("#{id}")).await
+}
+
+/// How far the page scrolls sideways with the window `width` px wide (and
+/// 2000 tall): 0 when it fits. Resizes the window it is given, once the
+/// page has taken the new width.
+pub(crate) async fn sideways_scroll(client: &Client, width: u32) -> Result<i64, Box<dyn Error>> {
+    client.set_window_size(width, 2000).await?;
+    wait_for(
+        client,
+        &format!("the page at {width} px"),
+        &format!("window.innerWidth === {width}"),
+    )
+    .await?;
+    let overflow = eval(
         client,
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
     )
     .await?;
-    assert!(
-        sideways.as_i64().is_some_and(|px| px <= 0),
-        "after #{id} the page scrolls {sideways} px sideways"
-    );
+    Ok(overflow.as_i64().unwrap_or(i64::MAX))
+}
+
+/// Fails when the page scrolls sideways at 360 or at 1280 px; leaves the
+/// window 1280 px wide.
+async fn no_sideways_scroll(client: &Client, after: &str) -> TestResult {
+    for width in [360, 1280] {
+        let px = sideways_scroll(client, width).await?;
+        assert!(
+            px <= 0,
+            "after {after} the page scrolls {px} px sideways at {width} px"
+        );
+    }
     Ok(())
 }
 
@@ -375,7 +398,13 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     assert_eq!(newest_status(client).await?, "200");
     assert_eq!(shown_session(client).await?["session"]["page_views"], 1);
     let checked = crate::claims::check_newest_claims(client).await?;
-    assert_eq!(checked.len(), 4, "the page load's claims: {checked:?}");
+    for kind in ["cookies_sent", "status", "page_views", "page_set_cookie"] {
+        assert!(
+            checked.contains(&kind),
+            "the page load's claims: {checked:?}"
+        );
+    }
+    no_sideways_scroll(client, "the page load").await?;
 
     // Where the session lives, and which instance answered.
     let instance = address.trim_start_matches("http://");
@@ -578,6 +607,9 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         assert_eq!(outcomes, 20);
         let said = newest_explanation(client).await?;
         assert!(said.contains("20 of 20"), "{said}");
+        let checked = crate::claims::check_newest_claims(client).await?;
+        assert!(checked.contains(&"burst"), "{checked:?}");
+        no_sideways_scroll(client, &format!("burst {burst}")).await?;
     }
     let keys = shown_session(client).await?["data"]
         .as_object()
@@ -688,6 +720,12 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     );
     let said = newest_explanation(client).await?;
     assert!(said.contains("same session this tab saw before"), "{said}");
+    let checked = crate::claims::check_newest_claims(client).await?;
+    assert!(
+        checked.contains(&"page_set_cookie"),
+        "the reload's claims: {checked:?}"
+    );
+    no_sideways_scroll(client, "the reload").await?;
     let background = eval(
         client,
         "return getComputedStyle(document.body).backgroundColor;",
@@ -709,9 +747,30 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     // held against what Chromium sent and received (claims.rs).
     let counts = crate::claims::checked_counts(client).await?;
     println!("claims checked against Chromium: {counts:?}");
-    for kind in ["cookies_sent", "token_sent", "set_cookie", "status"] {
+    for kind in [
+        "cookies_sent",
+        "token_sent",
+        "set_cookie",
+        "status",
+        "active",
+        "code",
+    ] {
         assert!(
             counts.get(kind).copied().unwrap_or(0) >= 8,
+            "{kind} checked too rarely: {counts:?}"
+        );
+    }
+    for kind in [
+        "id_changed",
+        "expires_at",
+        "changes",
+        "keys",
+        "page_views",
+        "page_set_cookie",
+        "cookie_write",
+    ] {
+        assert!(
+            counts.get(kind).copied().unwrap_or(0) >= 2,
             "{kind} checked too rarely: {counts:?}"
         );
     }

@@ -2,6 +2,9 @@
 //! from the page at `http://127.0.0.1:PORT`, a preflighted JSON POST, and
 //! the other site playing the attacker. Asserts what browsers guarantee and
 //! records (without asserting) what this browser does with `lab_none`.
+//! Every row's claims are held against what Chromium did and the ledger
+//! recorded (`claims_lab.rs`), and at 360 px the rows are cards that keep
+//! the page from scrolling sideways.
 
 use std::time::Duration;
 
@@ -9,8 +12,10 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 use crate::browser::{
-    click, console_errors, eval, screenshot, wait_for, wait_for_within, Browser, TestResult,
+    click, console_errors, eval, screenshot, sideways_scroll, wait_for, wait_for_within, Browser,
+    TestResult,
 };
+use crate::claims_lab::check_lab_rows;
 use crate::lab::{spawn_with_lab, Lab};
 
 /// The lab table's rows, as data.
@@ -18,7 +23,7 @@ async fn rows(client: &Client) -> Result<Vec<Value>, Box<dyn std::error::Error>>
     let rows = eval(
         client,
         "return Array.from(document.querySelectorAll('#lab-rows tr')).map(r => ({...r.dataset, \
-         cells: Array.from(r.cells).map(c => c.textContent)}));",
+         cells: Array.from(r.cells).map(c => c.textContent), why: r.querySelector('td.why p').textContent}));",
     )
     .await?;
     Ok(rows.as_array().cloned().unwrap_or_default())
@@ -47,11 +52,10 @@ async fn the_lab_shows_what_browsers_send_and_let_scripts_read() -> TestResult {
 async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResult {
     let lab_port = lab.lab.rsplit(':').next().unwrap_or_default().to_owned();
     let other_site = format!("http://localhost:{lab_port}");
-    // Let both lab hosts set their own cookies first-party, as the panel's
-    // link invites the learner to.
-    for origin in [lab.lab.as_str(), other_site.as_str()] {
-        client.goto(&format!("{origin}/")).await?;
-    }
+    // The lab's page on this host sets its cookies first-party; the other
+    // site's page is opened as the learner would, by the panel's link, so
+    // the page knows its cookies are set.
+    client.goto(&format!("{}/", lab.lab)).await?;
     client.goto(&format!("{}/", lab.main_origin)).await?;
     wait_for(
         client,
@@ -59,6 +63,23 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
         "Number(document.getElementById('log').dataset.answered || 0) >= 1",
     )
     .await?;
+    let main_window = client.window().await?;
+    click(client, "lab-open-site").await?;
+    let opened = wait_for_new_window(client, &main_window).await?;
+    client.switch_to_window(opened).await?;
+    wait_for(
+        client,
+        "the other site's lab page",
+        "document.readyState === 'complete' && document.cookie.includes('lab_lax=1')",
+    )
+    .await?;
+    assert!(client
+        .current_url()
+        .await?
+        .as_str()
+        .starts_with(&other_site));
+    client.close_window().await?;
+    client.switch_to_window(main_window).await?;
 
     // Panel 1: the lab's page on 127.0.0.1:LAB set its cookies for the
     // host, so this page's document.cookie holds them, and the note says
@@ -96,6 +117,47 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     .await?;
     let table = rows(client).await?;
     assert_eq!(table.len(), 24);
+    // Every row's claims against Chromium and the ledger.
+    assert_eq!(check_lab_rows(client, &lab.app).await?, 24);
+    let counts = crate::claims::checked_counts(client).await?;
+    println!("lab claims checked: {counts:?}");
+    for (kind, least) in [
+        ("preflight", 48),
+        ("sent", 48),
+        ("cookies_sent", 48),
+        ("sec_fetch_site", 24),
+        ("readable", 48),
+        ("allow_origin", 48),
+        ("hidden_because", 12),
+        // Credentialed cross-site rows: session_id belongs to 127.0.0.1,
+        // lab_lax is SameSite=Lax, lab_none a blocked third-party cookie.
+        ("kept_back_another_host", 6),
+        ("kept_back_samesite", 6),
+        ("kept_back_third_party", 6),
+        ("lab_cookies_set", 6),
+    ] {
+        assert!(
+            counts.get(kind).copied().unwrap_or(0) >= least,
+            "{kind} checked too rarely: {counts:?}"
+        );
+    }
+    // The rows read in the order they ran: targets, then APIs, then
+    // credentials on before off, then the policies.
+    let order: Vec<String> = table
+        .iter()
+        .map(|row| {
+            format!(
+                "{} {} {} {}",
+                row["target"].as_str().unwrap_or_default(),
+                row["api"].as_str().unwrap_or_default(),
+                row["credentials"].as_str().unwrap_or_default(),
+                row["policy"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(order[0], "port xhr true credentials", "{order:?}");
+    assert_eq!(order[1], "port xhr true wildcard", "{order:?}");
+    assert_eq!(order[23], "site fetch false none", "{order:?}");
     println!("the lab table in this Chromium:");
     for row in &table {
         println!(
@@ -147,7 +209,7 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     // Cross-site rows: the page's session_id was never a candidate for the
     // other host, and the row does not claim cookies it cannot know of.
     for row in table.iter().filter(|row| row["target"] == "site") {
-        let why = row["cells"][8].as_str().unwrap_or_default();
+        let why = row["why"].as_str().unwrap_or_default();
         assert!(!why.contains("(session_id, lab_lax)"), "{row}");
         if row["credentials"] == "true" {
             assert!(
@@ -164,8 +226,45 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     println!("lab_none rode along on credentialed cross-site requests: {lab_none_cross_site:?}");
 
     screenshot(client, shots, "lab-1280.png", 1280).await?;
+    lab_panel_screenshot(client, shots, 1280).await?;
+    // At 360 px each row is a card, the verdict first and the why folded,
+    // and nothing makes the page scroll sideways.
+    assert_eq!(sideways_scroll(client, 360).await?, 0, "at 360 px");
+    let card = eval(
+        client,
+        "const r = document.querySelector('#lab-rows tr'); \
+         const got = r.cells[5].getBoundingClientRect(), target = r.cells[0].getBoundingClientRect(); \
+         return {verdictFirst: got.top < target.top, whyOpen: r.querySelector('td.why details').open, \
+         height: r.getBoundingClientRect().height};",
+    )
+    .await?;
+    // Each control stays inside the panel with its option texts whole (the
+    // text measured in the select's font, against its width less the arrow's).
+    let clipped = eval(
+        client,
+        "const c = document.createElement('canvas').getContext('2d'); \
+         const panel = document.getElementById('lab-panel').getBoundingClientRect(); \
+         return Array.from(document.querySelectorAll('#lab-form select')).flatMap(sel => { \
+           const cs = getComputedStyle(sel); c.font = cs.fontSize + ' ' + cs.fontFamily; \
+           const room = sel.clientWidth - 24; \
+           const out = sel.getBoundingClientRect().right > panel.right ? [sel.id + ' leaves the panel'] : []; \
+           return out.concat(Array.from(sel.options).filter(o => c.measureText(o.textContent).width > room) \
+             .map(o => sel.id + ': ' + o.textContent)); });",
+    )
+    .await?;
+    assert_eq!(clipped, json!([]), "clipped at 360 px");
+    assert_eq!(card["verdictFirst"], true, "{card}");
+    assert_eq!(card["whyOpen"], false, "{card}");
+    assert!(card["height"].as_f64().is_some_and(|h| h < 200.0), "{card}");
     screenshot(client, shots, "lab-360.png", 360).await?;
+    lab_panel_screenshot(client, shots, 360).await?;
     client.set_window_size(1280, 2000).await?;
+    let open = eval(
+        client,
+        "return document.querySelector('#lab-rows tr td.why details').open;",
+    )
+    .await?;
+    assert_eq!(open, true, "the why unfolds again in the wide table");
 
     // A JSON POST to another port, allowed by the credentials policy: its
     // preflight comes first.
@@ -198,6 +297,7 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
         )
         .await?;
     }
+    assert_eq!(check_lab_rows(client, &lab.app).await?, 2);
     for row in rows(client)
         .await?
         .iter()
@@ -234,6 +334,7 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
         refused["cells"][5], "no reply: the preflight was refused",
         "{refused}"
     );
+    assert_eq!(check_lab_rows(client, &lab.app).await?, 1);
     let probe = refused["probe"].as_str().unwrap_or_default();
     let ledger = lab
         .app
@@ -319,6 +420,18 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     Ok(())
 }
 
+/// A picture of the lab panel alone, after a [`screenshot`] at `width` made
+/// the window as tall as the page, for looking at the table or the cards.
+async fn lab_panel_screenshot(client: &Client, dir: &std::path::Path, width: u32) -> TestResult {
+    let png = client
+        .find(Locator::Id("lab-panel"))
+        .await?
+        .screenshot()
+        .await?;
+    std::fs::write(dir.join(format!("lab-panel-{width}.png")), png)?;
+    Ok(())
+}
+
 /// The handle of a window other than `main`, once one opens.
 async fn wait_for_new_window(
     client: &Client,
@@ -391,6 +504,7 @@ async fn drive_alias(client: &Client, lab: &Lab) -> TestResult {
     .await?;
     let row = rows(client).await?.remove(0);
     println!("from demo.test: {row}");
+    assert_eq!(check_lab_rows(client, &lab.app).await?, 1);
     assert_eq!(row["target"], "port", "{row}");
     assert_eq!(row["arrived"], "true", "{row}");
     assert_eq!(row["status"], "200", "{row}");

@@ -6,6 +6,7 @@ mod browser;
 mod browser_lab;
 mod browser_layout;
 mod claims;
+mod claims_lab;
 mod cli;
 mod concurrency;
 mod cookie;

@@ -1,7 +1,7 @@
 //! The page's explanations are pure functions of the exchange
-//! (`static/explain.js`, `static/explain-panels.js`, `static/lab-explain.js`,
-//! with the helpers of `static/format.js`); their unit tests run under
-//! Node's own test runner.
+//! (`static/explain.js`, `static/explain-panels.js`, `static/lab-row.js`,
+//! `static/lab-explain.js`, with the helpers of `static/format.js`); their
+//! unit tests run under Node's own test runner.
 //!
 //! Without `node` the test prints `SKIPPED` and passes, except under
 //! `CI=true`, where it fails: `.ci/run` installs Node.js where it is missing.

@@ -333,16 +333,114 @@ test('a read after the countdown ran out says the browser dropped the cookie as 
 });
 
 test('every explanation of a reply carries the claims its sentences rest on', () => {
-  assert.deepEqual(explainExchange(update()).claims, {
-    method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200
+  const claims = explainExchange(update()).claims;
+  assert.deepEqual(claims, {
+    method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200,
+    code: null, message: null, active: true, reason: null, createdAt: T0, expiresAt: T2, idleTimeout: 1800, pageViews: 2, keys: 1,
+    seenBefore: { createdAt: T0, expiresAt: T1, idleTimeout: 1800 }, sameSession: true, expiryMoved: true, expiredAt: null,
+    newSession: false, idChanged: false, changes: [{ key: 'color', value: '"blue"', present: true }]
   });
   const cleared = explainExchange(update({ url: '/clear-session', setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
   assert.equal(cleared.claims.setCookie, 'removed');
+  assert.equal(cleared.claims.idChanged, null);
   const refused = explainExchange(update({ headersSet: {}, status: 403, setCookie: null, body: { error: { code: 'csrf_token_missing', message: 'm' }, cookies_received: ['theme', 'session_id'] } }));
   assert.deepEqual(refused.claims.cookiesSent, ['theme', 'session_id']);
   assert.equal(refused.claims.tokenSent, false);
   assert.equal(refused.claims.setCookie, 'none');
+  assert.equal(refused.claims.code, 'csrf_token_missing');
+  assert.equal(refused.claims.changes, null);
   assert.equal(explainExchange(exchange({ status: 0, body: null })).claims, undefined);
   assert.equal(explainPageLoad(null, exchange()).claims.path, '/get-session-data');
+  assert.equal(explainPageLoad(null, exchange()).claims.pageSetCookie, 'set');
   assert.deepEqual(claimsOf(exchange({ url: '/get-session-data?probe=x' })).path, '/get-session-data');
+});
+
+// The sentences are rendered from the claims alone: one case per claim
+// kind, changing only that claim.
+const { explainClaims } = await importStatic('explain.js');
+
+test('session sentences rendered from claims: each claim kind moves its sentence', () => {
+  const base = claimsOf(exchange({ before: live() }));
+  const text = (over) => explainClaims({ ...base, ...over }).text;
+  assert.match(text({}), /attached the session_id cookie by itself .* received it\./);
+  assert.match(text({ cookiesSent: ['session_id', 'theme'] }), /received it, along with theme/);
+  assert.match(text({ cookiesSent: null }), /The reply does not say which cookies arrived/);
+  assert.match(text({ keys: 3, pageViews: 1 }), /3 keys in data, 1 page view\./);
+  assert.match(text({}), /The expiry did not move: still 09:30:00 UTC/);
+  assert.match(text({ expiryMoved: true, expiresAt: T2, setCookie: 'set' }), /moved the expiry from 09:30:00 UTC to 09:30:05 UTC/);
+  assert.match(text({ expiryMoved: true, expiresAt: T2 }), /without a Set-Cookie in this reply/);
+  assert.match(text({ setCookie: 'set' }), /re-sent the cookie \(Set-Cookie\) with a fresh Max-Age; the expiry is still 09:30:00 UTC/);
+  assert.match(text({ sameSession: false, createdAt: T2 }), /not the session the page saw last .* another tab or client/);
+  assert.match(text({ active: false, reason: 'unknown_or_expired' }), /the server no longer has this session/);
+  assert.match(text({ active: false, reason: 'unknown_or_expired', expiredAt: T1 }), /due to expire at 09:30:00 UTC after 1800 s/);
+  assert.match(text({ active: false, cookiesSent: [], expiredAt: T1 }), /The browser dropped it around 09:30:00 UTC/);
+  assert.match(text({ code: 'too_many_keys', message: 'Too many.', status: 422 }), /refused the request: 422 too_many_keys\. Too many\./);
+  assert.match(text({ code: 'no_session', message: 'm', status: 409 }), /nothing to act on/);
+  assert.match(text({ status: 500, active: null }), /did not expect/);
+  const upd = claimsOf(update());
+  const said = (over) => explainClaims({ ...upd, ...over });
+  assert.match(said({}).text, /"color" set to "blue"/);
+  assert.match(said({ changes: [{ key: 'color', value: null, present: false }] }).text, /null for "color", so data has no such key now/);
+  assert.match(said({ changes: null }).text, /the body was not an object/);
+  assert.match(said({ changes: [] }).text, /an empty patch/);
+  assert.match(said({ newSession: true, cookiesSent: [], tokenSent: false, idChanged: true }).text, /no token was needed.*created a new session/);
+  assert.match(said({ newSession: true, cookiesSent: [], tokenSent: false }).tip, /no Cookie and no X-CSRF-Token went out/);
+  assert.match(said({ setCookie: 'none' }).text, /No Set-Cookie came back/);
+  const regen = claimsOf(update({ url: '/regenerate-session', requestBody: null, body: { session: live(), data: {}, csrf_token: 'new', cookies_received: ['session_id'] } }));
+  assert.equal(regen.idChanged, true);
+  assert.match(explainClaims(regen).text, /\(same data, same creation time\) to a new id/);
+  assert.equal(explainClaims({ ...regen, idChanged: false }).unexpected, true);
+  const clear = claimsOf(update({ url: '/clear-session', requestBody: null, setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
+  assert.match(explainClaims(clear).text, /Max-Age=0, so the browser dropped the cookie/);
+  assert.match(explainClaims({ ...clear, setCookie: 'none' }).text, /no Set-Cookie told the browser to drop the cookie/);
+});
+
+test('an update that started a session claims a new id; an update of a live one claims the same id', () => {
+  const created = claimsOf(update({ headersSet: { 'Content-Type': 'application/json' }, before: null,
+    body: { session: live({ page_views: 0 }), data: { color: 'blue' }, csrf_token: 'new', cookies_received: [] } }));
+  assert.equal(created.newSession, true);
+  assert.equal(created.idChanged, true);
+  assert.equal(claimsOf(update()).idChanged, false);
+  assert.equal(claimsOf(update({ setCookie: null })).idChanged, null);
+});
+
+test('a cookie write carries its claims, and its sentences follow them', () => {
+  const w = { name: 'favourite', value: 'oat meal', written: 'oat%20meal', deleting: false, visibleBefore: false, visibleAfter: true, received: ['session_id', 'favourite'] };
+  const said = explainCookieWrite(w);
+  assert.deepEqual(said.claims, {
+    cookieWrite: { name: 'favourite', written: 'oat%20meal', encoded: true, deleting: false, visibleBefore: false, visibleAfter: true,
+      carried: true, httpOnlyHeld: null, size: 20, purpose: null },
+    cookiesSent: ['session_id', 'favourite']
+  });
+  assert.match(said.text, /percent-encoded, as oat%20meal/);
+  const held = explainCookieWrite({ ...w, name: 'session_id', value: 'x', written: 'x', visibleAfter: false, received: ['session_id'] });
+  assert.equal(held.claims.cookieWrite.httpOnlyHeld, true);
+  assert.match(held.text, /holds an HttpOnly cookie of that name/);
+  const gone = explainCookieWrite({ ...w, deleting: true, visibleBefore: true, visibleAfter: false, received: ['session_id'] });
+  assert.equal(gone.claims.cookieWrite.carried, false);
+  assert.match(gone.text, /did not carry it: cookies_received lists session_id/);
+});
+
+test('an empty cookie name gets its own message', () => {
+  assert.match(explainInvalidCookieName('').text, /^The Name field is empty: type the name of the cookie to set or delete\. Nothing was written\.$/);
+  assert.match(explainInvalidCookieName('a b').text, /no spaces/);
+});
+
+test('a burst carries its claims, and its sentences follow them', () => {
+  const outcomes = [
+    { key: 'a', value: 1, status: 200, code: null, newSession: false },
+    { key: 'b', value: 2, status: 200, code: null, newSession: true },
+    { key: 'c', value: 3, status: 422, code: 'too_many_keys', newSession: false },
+    { key: 'd', value: 4, status: 0, code: null, newSession: false }
+  ];
+  const said = explainBurst(outcomes, { a: 1 });
+  assert.deepEqual(said.claims, {
+    burst: { sent: 4, accepted: 1, newSessions: 1, refused: { '422 too_many_keys': 1, 'no reply': 1 }, arrived: 1, lost: 0 }
+  });
+  assert.match(said.text, /^1 of 4 updates/);
+  assert.match(said.text, /1 found no live session/);
+  assert.match(said.text, /2 were refused by the server: 1 × 422 too_many_keys, 1 × no reply/);
+  const unread = explainBurst(outcomes, null);
+  assert.equal(unread.claims.burst.arrived, null);
+  assert.match(unread.text, /reading the data afterwards failed/);
 });

@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainLabRow, explainAttack, attackNotSeen, attackOpened, attackProgress, labCookiesHere, labTargets, labStatus,
-  runAllSummary } =
+const { explainAttack, attackNotSeen, attackOpened, attackProgress, labCookiesHere, labTargets, labStatus, runAllSummary } =
   await importStatic('lab-explain.js');
+const { explainLabRow, labClaimsOf } = await importStatic('lab-row.js');
 
 const entry = (method, cookies, site) => ({ method, cookies_received: cookies, sec_fetch_site: site });
+const PAGE = 'http://127.0.0.1:4000';
 const outcome = (over) => ({ target: 'port', withCredentials: true, policy: 'credentials', method: 'GET', status: 200,
-  requests: [entry('GET', ['session_id', 'theme'], 'same-site')], ...over });
+  requests: [entry('GET', ['session_id', 'theme'], 'same-site')], probe: 'probe-0001', pageOrigin: PAGE, ...over });
 
 test('another port with credentials under credentials: readable, cookies of the host', () => {
   const row = explainLabRow(outcome());
@@ -109,6 +110,65 @@ test('nothing in the ledger is said as such', () => {
   assert.equal(row.got, 'not sent: nothing reached the server');
   assert.equal(row.received, 'nothing arrived');
   assert.equal(row.secFetchSite, '(none)');
+});
+
+// Claims: each row is read into claims, and its cells are rendered from
+// them alone; one case per claim kind, changing only that claim.
+const { labRowFromClaims } = await importStatic('lab-row.js');
+
+test('lab claims: what the ledger and the script saw, and the policy\'s headers', () => {
+  const c = labClaimsOf(outcome({ method: 'POST', requests: [entry('OPTIONS', [], 'same-site'), entry('POST', ['session_id'], 'same-site')] }));
+  assert.deepEqual(c, {
+    probe: 'probe-0001', target: 'port', method: 'POST', credentials: true, policy: 'credentials', pageHost: null, targetHost: null,
+    preflight: true, sent: true, cookiesSent: ['session_id'], secFetchSite: 'same-site', status: 200, readable: true,
+    allowOrigin: PAGE, allowCredentials: true, hiddenBecause: null, keptBack: [], labCookiesSet: null
+  });
+  assert.equal(labClaimsOf(outcome({ policy: 'wildcard' })).allowOrigin, '*');
+  assert.equal(labClaimsOf(outcome({ policy: 'none', status: 0 })).allowOrigin, null);
+  assert.equal(labClaimsOf(outcome({ policy: 'none', status: 0 })).hiddenBecause, 'no-allow-origin');
+  assert.equal(labClaimsOf(outcome({ policy: 'wildcard', status: 0 })).hiddenBecause, 'wildcard-with-credentials');
+  assert.equal(labClaimsOf(outcome({ status: 0, requests: [] })).hiddenBecause, null);
+});
+
+test('lab claims: cookies kept back by host, by SameSite and by third-party rules', () => {
+  const opened = labClaimsOf(site({ labPageOpened: true, requests: [entry('GET', [], 'cross-site')] }));
+  assert.deepEqual(opened.keptBack, [
+    { name: 'session_id', why: 'another-host' }, { name: 'lab_lax', why: 'samesite' }, { name: 'lab_none', why: 'third-party' }
+  ]);
+  assert.equal(opened.labCookiesSet, true);
+  const unknown = labClaimsOf(site({ requests: [entry('GET', [], 'cross-site')] }));
+  assert.deepEqual(unknown.keptBack, [{ name: 'session_id', why: 'another-host' }]);
+  assert.equal(unknown.labCookiesSet, null);
+  assert.deepEqual(labClaimsOf(site({ withCredentials: false, requests: [entry('GET', [], 'cross-site')] })).keptBack, []);
+  assert.deepEqual(labClaimsOf(outcome()).keptBack, []);
+});
+
+test('lab rows rendered from claims: each claim kind moves its sentence', () => {
+  const base = labClaimsOf(site({ labPageOpened: true, requests: [entry('GET', [], 'cross-site')] }));
+  const row = (over) => labRowFromClaims({ ...base, ...over });
+  assert.match(row({}).why, /session_id belongs to 127\.0\.0\.1, not to localhost/);
+  assert.doesNotMatch(row({ keptBack: base.keptBack.slice(1) }).why, /never a candidate/);
+  assert.match(row({}).why, /set lab_lax \(SameSite=Lax\) for that host; with credentials asked for, the browser still kept it off/);
+  assert.match(row({ keptBack: [] }).why, /If the lab's page on localhost set its cookies/);
+  assert.match(row({}).why, /lab_none \(SameSite=None; Secure\) did not ride along either: this browser blocks or partitions third-party cookies\./);
+  assert.match(row({ cookiesSent: ['lab_none'], keptBack: base.keptBack.slice(0, 2) }).why, /Only lab_none .* rode along/);
+  assert.equal(row({ readable: false, status: 0 }).got, 'blocked: the browser hid the reply');
+  assert.equal(row({ sent: false, preflight: true, readable: false, status: 0 }).got, 'no reply: the preflight was refused');
+  assert.equal(row({ sent: false, preflight: false, readable: false, status: 0 }).received, 'nothing arrived');
+  assert.match(row({ allowOrigin: '*', credentials: false, keptBack: [] }).why, /\* is enough for a request without credentials/);
+  assert.match(row({ allowOrigin: null }).why, /Unexpected: the script read a reply that carried no Access-Control-Allow-Origin/);
+  assert.match(row({}).why, /named this exact origin in Access-Control-Allow-Origin and said Access-Control-Allow-Credentials: true/);
+  assert.doesNotMatch(row({ allowCredentials: false }).why, /Allow-Credentials: true/);
+  assert.match(row({ readable: false, status: 0, hiddenBecause: 'no-allow-origin' }).why, /carried no Access-Control-Allow-Origin, so the browser hid it/);
+  assert.match(row({ readable: false, status: 0, hiddenBecause: 'wildcard-with-credentials' }).why, /with credentials, Access-Control-Allow-Origin: \* is not enough/);
+  assert.match(row({ readable: false, status: 0, hiddenBecause: null }).why, /the Console says why/);
+  assert.equal(row({ secFetchSite: null }).secFetchSite, '(none)');
+  assert.match(row({ secFetchSite: null }).why, /Sec-Fetch-Site: not sent/);
+  const refused = { ...base, method: 'POST', sent: false, preflight: true, readable: false, status: 0, keptBack: [] };
+  assert.match(labRowFromClaims({ ...refused, hiddenBecause: 'no-allow-origin' }).why,
+    /the lab's answer under credentials carried no Access-Control-Allow-Origin, so it did not allow a credentialed POST/);
+  assert.match(labRowFromClaims({ ...refused, hiddenBecause: 'wildcard-with-credentials' }).why, /was Access-Control-Allow-Origin: \*, which does not allow a credentialed POST/);
+  assert.equal(labRowFromClaims(base).claims, base);
 });
 
 // The attacker page's forged POST, as the ledger recorded it: one case per
