@@ -227,6 +227,16 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
 
     screenshot(client, shots, "lab-1280.png", 1280).await?;
     lab_panel_screenshot(client, shots, 1280).await?;
+    // At 1280 px the whole table fits its panel, no sideways scroll inside.
+    let inside = eval(
+        client,
+        "const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth;",
+    )
+    .await?;
+    assert!(
+        inside.as_i64().is_some_and(|px| px <= 0),
+        "the table scrolls {inside} px at 1280 px"
+    );
     // At 360 px each row is a card, the verdict first and the why folded,
     // and nothing makes the page scroll sideways.
     assert_eq!(sideways_scroll(client, 360).await?, 0, "at 360 px");
@@ -420,9 +430,27 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
     Ok(())
 }
 
-/// A picture of the lab panel alone, after a [`screenshot`] at `width` made
-/// the window as tall as the page, for looking at the table or the cards.
+/// A picture of the lab panel alone at `width`, for looking at the table
+/// or the cards: the window is made as tall as the panel, with the panel
+/// scrolled to its top.
 async fn lab_panel_screenshot(client: &Client, dir: &std::path::Path, width: u32) -> TestResult {
+    let height = eval(
+        client,
+        "return Math.ceil(document.getElementById('lab-panel').getBoundingClientRect().height);",
+    )
+    .await?
+    .as_u64()
+    .unwrap_or(4000)
+    .clamp(600, 12000);
+    client
+        .set_window_size(width, u32::try_from(height).unwrap_or(12000) + 200)
+        .await?;
+    eval(
+        client,
+        "document.getElementById('lab-panel').scrollIntoView(); return true;",
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let png = client
         .find(Locator::Id("lab-panel"))
         .await?
