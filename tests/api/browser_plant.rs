@@ -5,7 +5,8 @@
 //! page and the learner's page (reading `/lab/planted` with credentials)
 //! both see. Planted from `localhost:LAB`, the cookie lands on another host
 //! and the learner's session on 127.0.0.1 is untouched. Each sentence the
-//! lab's page shows is checked against what the browser did.
+//! lab's page shows is checked against what the browser did, and the page
+//! fits 360 px.
 
 use fantoccini::Client;
 use serde_json::Value;
@@ -94,6 +95,17 @@ async fn drive(client: &Client, lab: &Lab) -> TestResult {
         said.contains(&format!("page at {} is on the same host", lab.main_origin)),
         "{said}"
     );
+
+    // The lab's page, its longest sentence shown, fits 360 px.
+    client.set_window_size(360, 900).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let overflow = eval(
+        client,
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+    )
+    .await?;
+    assert_eq!(overflow, 0, "the lab's page scrolls sideways at 360 px");
+    client.set_window_size(1280, 900).await?;
 
     // The browser sends it to the main listener's port: the learner's
     // page now runs on the planted session.
