@@ -20,6 +20,7 @@ mod lifecycle;
 mod login;
 mod nginx;
 mod page_logic;
+mod plant;
 mod properties;
 mod redis_handover;
 mod redis_server;
