@@ -32,17 +32,18 @@ export function plantedOf(x) {
 }
 
 /**
- * The ledger's entry for the plant: the one POST under the probe that is
- * not a request to the main listener (which the ledger gives a path).
+ * The ledger's entry for the plant: the newest POST /lab/plant under the
+ * probe (the lab's page may be asked to plant again).
  * @param {Array<Object>} requests - the ledger's entries
  * @returns {Object|null}
  */
 export function plantEntry(requests) {
-  return requests.find(function (r) { return r.method === 'POST' && (!r.path || r.path === '/lab/plant'); }) || null;
+  return requests.filter(function (r) { return r.method === 'POST' && r.path === '/lab/plant'; }).pop() || null;
 }
 
 /**
- * Where waiting for the plant stands: planted (the ledger has it), the
+ * Where waiting for the plant stands: planted (the ledger has it,
+ * answered 200; a refused plant is said while watching goes on), the
  * lab's page never served within `limits.pageMs`, nothing within
  * `limits.watchMs`, or still watching.
  * @param {string} origin - the lab origin whose page was opened
@@ -53,8 +54,16 @@ export function plantEntry(requests) {
  */
 export function fixationProgress(origin, requests, waitedMs, limits) {
   const plant = plantEntry(requests);
-  if (plant) {
-    return { state: 'planted', text: 'The plant reached the lab. Reading what the browser sends this site now…', plant: plant };
+  if (plant && plant.status === 200) {
+    return { state: 'planted', text: 'The lab\'s page planted: the lab answered 200 to its POST /lab/plant.', plant: plant };
+  }
+  if (plant && !(waitedMs >= limits.watchMs)) {
+    return {
+      state: 'watching',
+      text: 'The lab refused the plant: ' + plant.status + (plant.code ? ' ' + plant.code : '') + ' (Origin: ' + (plant.origin || 'none') +
+        '). Only the lab\'s own page may plant; press its Plant button. Watching the ledger…',
+      plant: null
+    };
   }
   const served = requests.some(function (r) { return r.method === 'GET' && !r.path; });
   if (!served && waitedMs >= limits.pageMs) {
@@ -98,7 +107,7 @@ export function explainPlanted(o) {
     unexpected = true;
   } else {
     lines.push('The attacker\'s page on ' + o.origin + ' planted a session id: the lab created an anonymous session (id fingerprint ' +
-      o.planted.fingerprint + '), kept a copy of its id, and answered Set-Cookie: session_id=… without Domain, so the browser stored it for the host ' + labHost + '.');
+      o.planted.fingerprint + '), kept a copy of its id, and answered Set-Cookie: session_id=… without Domain, which makes it a cookie of the host ' + labHost + ', whatever the port.');
     lines.push(cookieSentence(f));
     if (!here) {
       lines.push('The session this page\'s cookie names is not live on the server, so the page cannot compare it with the planted one.');
@@ -167,7 +176,7 @@ export function explainFixationOutcome(o) {
       ') finds only its own anonymous session: no one logged in on it.');
     lines.push(onPlanted
       ? 'Your login came with the planted cookie, yet the planted session has no user: unexpected.'
-      : 'Your login happened on the session this page\'s cookie named' + (o.here ? ' (fingerprint ' + o.here + ')' : '') +
+      : 'Your login happened on the session this page\'s cookie named' + (o.here ? ' (fingerprint ' + o.here + ' before the login)' : '') +
         (labHost !== o.pageHost ? ', since the plant landed on the host ' + labHost + ' and this page is on ' + o.pageHost + '.' : '.'));
     unexpected = onPlanted;
   } else {

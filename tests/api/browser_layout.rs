@@ -151,7 +151,7 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
         )
         .await?;
         let checked = check_newest_claims(client).await?;
-        assert_eq!(checked.len(), 4, "{checked:?}");
+        assert_eq!(checked.len(), 5, "{checked:?}");
         let said = eval(
             client,
             "return document.querySelector('#explain li').textContent;",
