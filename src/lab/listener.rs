@@ -93,6 +93,10 @@ pub fn app(
             get(|headers: HeaderMap| async move { file_response("lab.js", &headers) }),
         )
         .route(
+            "/static/plant-explain.js",
+            get(|headers: HeaderMap| async move { file_response("plant-explain.js", &headers) }),
+        )
+        .route(
             "/static/style.css",
             get(|headers: HeaderMap| async move { file_response("style.css", &headers) }),
         )

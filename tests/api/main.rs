@@ -6,6 +6,7 @@ mod browser;
 mod browser_lab;
 mod browser_layout;
 mod browser_login;
+mod browser_plant;
 mod claims;
 mod cli;
 mod concurrency;
