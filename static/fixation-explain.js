@@ -61,7 +61,7 @@ export function fixationProgress(origin, requests, waitedMs, limits) {
     return {
       state: 'watching',
       text: 'The lab refused the plant: ' + plant.status + (plant.code ? ' ' + plant.code : '') + ' (Origin: ' + (plant.origin || 'none') +
-        '). Only the lab\'s own page may plant; press its Plant button. Watching the ledger…',
+        '). Only the lab\'s own page may plant; press its “Plant a session id” button. Watching the ledger…',
       plant: null
     };
   }
@@ -80,7 +80,7 @@ export function fixationProgress(origin, requests, waitedMs, limits) {
   return {
     state: 'watching',
     text: (served ? 'The lab\'s page on ' + origin + ' is open' : 'Opened ' + origin + ' in a new tab') +
-      ': press its Plant button, then come back here. Watching the ledger…',
+      ': press its “Plant a session id” button, then come back here. Watching the ledger…',
     plant: null
   };
 }

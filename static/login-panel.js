@@ -119,7 +119,7 @@ function afterPlant(origin, probe, item) {
     request({ method: 'GET', url: '/get-session-data' }, function (x) {
       const said = explainPlanted({ origin: origin, pageHost: location.hostname, planted: planted, x: x });
       explain(said);
-      renderFixationStep(item, said.text, {
+      renderFixationStep(item, '2. This site\'s cookie', said.text, {
         state: planted ? 'planted' : 'unknown',
         plantedFingerprint: planted && planted.fingerprint ? planted.fingerprint : '',
         cookieReplaced: String(said.cookieReplaced)
@@ -149,7 +149,7 @@ function checkPlanted(run, loginReply) {
         after: after,
         requests: requests
       });
-      renderFixationStep(run.item, outcome.text, {
+      renderFixationStep(run.item, '3. After your login', outcome.text, {
         state: outcome.state,
         plantedActive: after ? String(after.active) : '',
         plantedUser: after && after.user ? after.user : ''

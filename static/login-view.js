@@ -88,12 +88,26 @@ export function renderFixationOpened(target, probe, text) {
   item.dataset.target = target;
   item.dataset.probe = probe;
   item.dataset.state = 'watching';
-  const step = document.createElement('p');
-  step.className = 'fixation-step';
-  step.textContent = text;
-  item.append(step);
+  item.append(stepOf('1. The plant', text));
   loginEl.fixationRuns.prepend(item);
   return item;
+}
+
+/**
+ * One step of a run: its label, then what it found.
+ * @param {string} label
+ * @param {string} text
+ * @returns {HTMLParagraphElement}
+ */
+function stepOf(label, text) {
+  const step = document.createElement('p');
+  step.className = 'fixation-step';
+  const name = document.createElement('strong');
+  name.textContent = label + ': ';
+  const said = document.createElement('span');
+  said.textContent = text;
+  step.append(name, said);
+  return step;
 }
 
 /**
@@ -105,21 +119,19 @@ export function renderFixationOpened(target, probe, text) {
  */
 export function renderFixationText(item, text, state) {
   item.dataset.state = state;
-  const step = item.lastElementChild;
-  if (step.textContent !== text) step.textContent = text;
+  const said = item.lastElementChild.lastElementChild;
+  if (said.textContent !== text) said.textContent = text;
 }
 
 /**
  * Adds a step to a run: what the plant did to this page's cookie, then
  * what the planted id finds after the login.
  * @param {HTMLLIElement} item
+ * @param {string} label - "2. This site's cookie"
  * @param {string} text
  * @param {Object<string, string>} data - set on the item as data-* attributes
  */
-export function renderFixationStep(item, text, data) {
+export function renderFixationStep(item, label, text, data) {
   Object.keys(data).forEach(function (key) { item.dataset[key] = data[key]; });
-  const step = document.createElement('p');
-  step.className = 'fixation-step';
-  step.textContent = text;
-  item.append(step);
+  item.append(stepOf(label, text));
 }

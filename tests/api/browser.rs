@@ -733,9 +733,10 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
             "{kind} checked too rarely: {counts:?}"
         );
     }
-    // Each successful login's id change, against Chromium's cookie values.
+    // The login on a live session: its id change, against Chromium's
+    // cookie values (bob's login had no session before, so no claim).
     assert!(
-        counts.get("id_changed").copied().unwrap_or(0) >= 2,
+        counts.get("id_changed").copied().unwrap_or(0) >= 1,
         "{counts:?}"
     );
     Ok(())

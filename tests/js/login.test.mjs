@@ -239,7 +239,7 @@ test('waiting for the plant: watching, served, refused, planted, timed out', () 
   const page = { method: 'GET', target_accepted: false, cookies_received: [] };
   const plant = { method: 'POST', path: '/lab/plant', status: 200, origin: 'http://127.0.0.1:3001', cookies_received: [] };
   assert.equal(fixationProgress('http://127.0.0.1:3001', [], 0, limits).state, 'watching');
-  assert.match(fixationProgress('http://127.0.0.1:3001', [page], 3000, limits).text, /is open: press its Plant button/);
+  assert.match(fixationProgress('http://127.0.0.1:3001', [page], 3000, limits).text, /is open: press its “Plant a session id” button/);
   assert.equal(fixationProgress('http://127.0.0.1:3001', [], 11000, limits).state, 'not-loaded');
   assert.equal(fixationProgress('http://127.0.0.1:3001', [page], 121000, limits).state, 'not-seen');
   const refusedPlant = { ...plant, status: 403, code: 'cross_origin_rejected', origin: 'http://evil.example' };
