@@ -173,7 +173,8 @@ pub(crate) async fn log_in_in_the_tour(client: &Client) -> TestResult {
 
 /// The tour's later login steps, with no live session: bob logs in with
 /// "remember me" (a persistent cookie), logs out, and the protected
-/// resource then refuses.
+/// resource then refuses; a malformed login and a throttled one are
+/// refused without a cookie.
 pub(crate) async fn log_out_in_the_tour(client: &Client) -> TestResult {
     credentials(client, "bob", "builder", true).await?;
     click_and_wait(client, "login", 1).await?;
@@ -209,7 +210,35 @@ pub(crate) async fn log_out_in_the_tour(client: &Client) -> TestResult {
     assert_eq!(newest_status(client).await?, "401");
     let said = newest_explanation(client).await?;
     assert!(said.contains("401 not_logged_in"), "{said}");
-    remember(client, false).await
+    remember(client, false).await?;
+
+    // A username over 64 bytes is no login at all: 422, nothing checked.
+    credentials(client, &"x".repeat(65), "whatever", false).await?;
+    click_and_wait(client, "login", 1).await?;
+    assert_eq!(newest_status(client).await?, "422");
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("422 invalid_login"), "{said}");
+    assert!(said.contains("no password was checked"), "{said}");
+    // Five failures for one username, then every attempt is refused for a
+    // while, with Retry-After; none of it sets a cookie.
+    credentials(client, "carol", "guess", false).await?;
+    for _ in 0..5 {
+        click_and_wait(client, "login", 1).await?;
+        assert_eq!(newest_status(client).await?, "401");
+    }
+    click_and_wait(client, "login", 1).await?;
+    assert_eq!(newest_status(client).await?, "429");
+    let said = newest_explanation(client).await?;
+    assert!(said.contains("429 too_many_attempts"), "{said}");
+    assert!(said.contains("Retry-After says to wait"), "{said}");
+    assert!(said.contains("Nothing changed"), "{said}");
+    let summary = text_of(client, "login-summary").await?;
+    assert!(summary.contains("Retry-After"), "{summary}");
+    assert!(
+        session_cookie(client).await?.is_none(),
+        "a refusal set a cookie"
+    );
+    Ok(())
 }
 
 /// The main and lab listeners under `config` (the lab on a free port).
