@@ -47,7 +47,29 @@ const SESSION_COOKIE = 'session_id';
  * @property {'set'|'removed'|'none'} setCookie - what the reply's Set-Cookie
  *   did to session_id
  * @property {number} status
+ * @property {'persistent'|'browser-session'|'none'} cookieLifetime - what the
+ *   reply's Set-Cookie made of session_id: a cookie with Max-Age or Expires,
+ *   one with neither (the browser drops it when it closes), or no cookie
+ *   with an id at all (none set, or the cookie removed)
  */
+
+/**
+ * What a Set-Cookie for session_id, as the server echoes it (id redacted),
+ * makes of the cookie: persistent (Max-Age or Expires), a browser-session
+ * cookie (neither: the browser drops it when it closes), removed (an empty
+ * value or a Max-Age of 0), or none (no session_id in it).
+ * @param {string|null} setCookie - X-Set-Cookie-Echo
+ * @returns {{kind: ('persistent'|'browser-session'|'removed'|'none'), maxAge: (number|null)}}
+ */
+export function cookieLifetime(setCookie) {
+  const text = setCookie || '';
+  if (!/^session_id=/.test(text)) return { kind: 'none', maxAge: null };
+  const maxAge = /;\s*max-age=(-?\d+)/i.exec(text);
+  const seconds = maxAge ? Number(maxAge[1]) : null;
+  if (/^session_id=;/.test(text) || (seconds !== null && seconds <= 0)) return { kind: 'removed', maxAge: seconds };
+  if (seconds !== null || /;\s*expires=/i.test(text)) return { kind: 'persistent', maxAge: seconds };
+  return { kind: 'browser-session', maxAge: null };
+}
 
 /**
  * The facts an explanation rests on, read off the exchange.
@@ -67,6 +89,7 @@ export function factsOf(x) {
     session: body.session && typeof body.session === 'object' ? body.session : null,
     cookieSet: /^session_id=[^;]/.test(setCookie),
     cookieRemoved: removal && /max-age=0|expires=/i.test(setCookie),
+    lifetime: cookieLifetime(x.setCookie),
     path: String(x.url || '').split('?')[0]
   };
 }
@@ -93,7 +116,8 @@ export function claimsOf(x) {
     cookiesSent: f.received,
     tokenSent: f.tokenSent,
     setCookie: f.cookieSet ? 'set' : f.cookieRemoved ? 'removed' : 'none',
-    status: x.status
+    status: x.status,
+    cookieLifetime: f.cookieSet && f.lifetime.kind !== 'removed' && f.lifetime.kind !== 'none' ? f.lifetime.kind : 'none'
   };
 }
 
@@ -130,9 +154,12 @@ function explainWithoutClaims(x) {
  * tab saw last (`kept`, from before the reload) and this reply.
  * @param {Object|null} kept - the `session` member this tab saw last
  * @param {Exchange} x - the read, with `before` unset
+ * @param {'persistent'|'browser-session'|null} [lifetime] - what the last
+ *   Set-Cookie with an id this tab saw made of the cookie; the page's own
+ *   response renews it the same way
  * @returns {Explanation}
  */
-export function explainPageLoad(kept, x) {
+export function explainPageLoad(kept, x, lifetime) {
   const f = factsOf(x);
   const session = f.session;
   if (!x.status || f.error || !session || !session.active) {
@@ -140,11 +167,11 @@ export function explainPageLoad(kept, x) {
     said0.text = 'The page loaded and its script asked for the session. ' + said0.text;
     return said0;
   }
-  return withClaims(pageLoadSaid(kept, x, f, session), x);
+  return withClaims(pageLoadSaid(kept, x, f, session, lifetime), x);
 }
 
 /** explainPageLoad for a live session. */
-function pageLoadSaid(kept, x, f, session) {
+function pageLoadSaid(kept, x, f, session, lifetime) {
   const lines = ['The page loaded and its script asked for the session.', cookieSentence(f)];
   if (kept && kept.active && kept.created_at !== session.created_at) {
     lines.push('This is not the session this tab saw before (that one was created at ' + formatTime(kept.created_at) +
@@ -159,13 +186,40 @@ function pageLoadSaid(kept, x, f, session) {
     ? 'A page view is a write: the page\'s own response (GET /) carried Set-Cookie with the session\'s id, and the session expires at ' +
       formatTime(session.expires_at) + ' (the idle timeout, ' + session.idle_timeout_seconds + ' s, after the load) unless a request comes first.'
     : 'A page view is a write, so it moved the expiry to ' + formatTime(session.expires_at) + ' (the idle timeout, ' +
-      session.idle_timeout_seconds + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie with a fresh Max-Age.');
+      session.idle_timeout_seconds + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie ' + pageRenewal(session, lifetime) + '.');
   return said(lines, 'Network → the page request (/) → Response Headers → Set-Cookie; then get-session-data → Request Headers → Cookie.',
     f.sessionCookieSent === false);
 }
 
-/** The sentence about the session cookie, from the names the server reported. */
-function cookieSentence(f) {
+/**
+ * How the page's own response (which the script cannot see) renewed the
+ * cookie: as the last Set-Cookie this tab saw did. An anonymous session's
+ * cookie always has a Max-Age; a logged-in one's has none after a login
+ * without "remember me", so without knowing which, the page says neither.
+ */
+function pageRenewal(session, lifetime) {
+  if (lifetime === 'browser-session') return 'again, still without Max-Age or Expires (a browser-session cookie)';
+  if (lifetime === 'persistent' || !session.user) return 'with a fresh Max-Age';
+  return 'again';
+}
+
+/**
+ * How a write's Set-Cookie renewed the session cookie, from its echo:
+ * "with a fresh Max-Age", or, after a login without "remember me", still
+ * as a browser-session cookie.
+ */
+function renewal(f) {
+  return f.lifetime.kind === 'browser-session'
+    ? 'again, still without Max-Age or Expires: a browser-session cookie, which the browser keeps until it closes'
+    : 'with a fresh Max-Age';
+}
+
+/**
+ * The sentence about the session cookie, from the names the server reported.
+ * @param {ReturnType<typeof factsOf>} f
+ * @returns {string}
+ */
+export function cookieSentence(f) {
   if (f.sessionCookieSent === null) return 'The reply does not say which cookies arrived.';
   if (f.sessionCookieSent) {
     return 'Your browser attached the session_id cookie by itself (the script sets no Cookie header), and the server received it' +
@@ -230,7 +284,7 @@ function explainRead(x, f) {
   }
   lines.push('The server looked the id up and answered with the session it keeps: ' +
     countKeys(x.body.data) + ', ' + session.page_views + (session.page_views === 1 ? ' page view.' : ' page views.'));
-  const expiry = expirySentences(x.before, session, f.cookieSet);
+  const expiry = expirySentences(x.before, session, f);
   return said(lines.concat(expiry.lines), tip, unexpected || expiry.unexpected);
 }
 
@@ -238,7 +292,8 @@ function explainRead(x, f) {
  * What happened to the expiry on a read. A read that moves it writes the
  * session, and every write re-sends the cookie, so Set-Cookie tells.
  */
-function expirySentences(before, session, cookieSet) {
+function expirySentences(before, session, f) {
+  const cookieSet = f.cookieSet;
   const idle = session.idle_timeout_seconds;
   const expires = formatTime(session.expires_at);
   if (!before || !before.active || before.created_at !== session.created_at) {
@@ -248,13 +303,14 @@ function expirySentences(before, session, cookieSet) {
         ', this one at ' + formatTime(session.created_at) + '): another tab or client changed it.');
     }
     lines.push('It expires at ' + expires + ' unless used again' +
-      (cookieSet ? '; the reply re-sent the cookie with a fresh Max-Age.' : '.'));
+      (cookieSet ? '; the reply re-sent the cookie ' + renewal(f) + '.' : '.'));
     return { lines: lines, unexpected: lines.length > 1 };
   }
   if (cookieSet) {
     return {
       lines: ['The read counted as activity: the server moved the expiry from ' + formatTime(before.expires_at) + ' to ' + expires +
-        ' and re-sent the cookie (Set-Cookie) with a fresh Max-Age, so the browser keeps it as long.'],
+        ' and re-sent the cookie (Set-Cookie) ' + renewal(f) +
+        (f.lifetime.kind === 'browser-session' ? '.' : ', so the browser keeps it as long.')],
       unexpected: false
     };
   }
@@ -292,7 +348,7 @@ function explainUpdate(x, f) {
   const lines = [cookieSentence(f), 'The script added the session\'s CSRF token in X-CSRF-Token, and the server accepted it.',
     'It merged the patch into the data it keeps (' + changes + '): the browser never holds the data, only the id.'];
   lines.push(f.cookieSet
-    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie with a fresh Max-Age (expires ' + formatTime(f.session.expires_at) + ').'
+    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie ' + renewal(f) + ' (the session expires ' + formatTime(f.session.expires_at) + ').'
     : 'No Set-Cookie came back, although a write moves the expiry; that is unexpected.');
   return said(lines, tip, !f.cookieSet || f.sessionCookieSent === false);
 }

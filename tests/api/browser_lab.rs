@@ -320,7 +320,7 @@ async fn drive(client: &Client, lab: &Lab, shots: &std::path::Path) -> TestResul
 }
 
 /// The handle of a window other than `main`, once one opens.
-async fn wait_for_new_window(
+pub(crate) async fn wait_for_new_window(
     client: &Client,
     main: &fantoccini::wd::WindowHandle,
 ) -> Result<fantoccini::wd::WindowHandle, Box<dyn std::error::Error>> {

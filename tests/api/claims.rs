@@ -17,7 +17,14 @@
 //!   alone, against Chromium's raw `Set-Cookie` response headers
 //!   (`Network.responseReceivedExtraInfo`);
 //! - `status`: the status the page explained, against the one Chromium
-//!   received (`Network.responseReceived`).
+//!   received (`Network.responseReceived`);
+//! - `cookie_lifetime`: whether the `session_id` the reply set is persistent
+//!   (`Max-Age` or `Expires`) or a browser-session cookie (neither), or none
+//!   was set, against the raw `Set-Cookie`;
+//! - `id_changed` (a login's claims, when the page can tell): whether the
+//!   reply's `Set-Cookie` named another id than the `Cookie` the request
+//!   carried, against the two values Chromium reported (compared here,
+//!   never printed).
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -140,19 +147,90 @@ fn session_set_cookie(set_cookie: Option<&str>) -> &'static str {
     "none"
 }
 
+/// What `Set-Cookie` made of `session_id`'s lifetime: `persistent`
+/// (`Max-Age` above 0, or `Expires`), `browser-session` (neither), or
+/// `none` (no `session_id` with a value).
+fn session_cookie_lifetime(set_cookie: Option<&str>) -> &'static str {
+    let Some(line) = set_cookie.unwrap_or_default().lines().find(|line| {
+        line.trim()
+            .strip_prefix("session_id=")
+            .is_some_and(|rest| !rest.starts_with(';') && !rest.is_empty())
+    }) else {
+        return "none";
+    };
+    let attributes: Vec<String> = line
+        .split(';')
+        .skip(1)
+        .map(|attribute| attribute.trim().to_ascii_lowercase())
+        .collect();
+    let max_age = attributes
+        .iter()
+        .find_map(|attribute| attribute.strip_prefix("max-age="))
+        .map(|seconds| seconds.parse::<i64>().unwrap_or(0));
+    match max_age {
+        Some(seconds) if seconds <= 0 => "none",
+        Some(_) => "persistent",
+        None if attributes.iter().any(|a| a.starts_with("expires=")) => "persistent",
+        None => "browser-session",
+    }
+}
+
+/// The value of the cookie `name` in a `Cookie` header.
+fn cookie_value<'a>(cookie: Option<&'a str>, name: &str) -> Option<&'a str> {
+    cookie
+        .unwrap_or_default()
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| key.trim() == name)
+        .map(|(_, value)| value.trim())
+}
+
+/// The id a `Set-Cookie` gives `session_id`, if it gives one.
+fn set_cookie_id(set_cookie: Option<&str>) -> Option<&str> {
+    set_cookie.unwrap_or_default().lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("session_id=")?;
+        let value = rest.split(';').next().unwrap_or_default().trim();
+        (!value.is_empty()).then_some(value)
+    })
+}
+
 /// Checks the newest explanation's claims, once: returns the claim kinds it
 /// checked (none when the newest explanation makes no claims about a
 /// request, or was checked before), or an error naming each contradiction.
 pub(crate) async fn check_newest_claims(
     client: &Client,
 ) -> Result<Vec<&'static str>, Box<dyn Error>> {
-    let claims = eval(
+    check_claims(
         client,
         "const li = document.querySelector('#explain li'); \
          if (!li || !li.dataset.claims || li.dataset.checked) return null; \
          li.dataset.checked = '1'; return li.dataset.claims;",
     )
-    .await?;
+    .await
+}
+
+/// [`check_newest_claims`] for the newest explanation whose claims are about
+/// `path`, when others (that claim nothing) may have come after it.
+pub(crate) async fn check_newest_claims_about(
+    client: &Client,
+    path: &str,
+) -> Result<Vec<&'static str>, Box<dyn Error>> {
+    check_claims(
+        client,
+        &format!(
+            "const li = Array.from(document.querySelectorAll('#explain li')) \
+               .find(li => li.dataset.claims && JSON.parse(li.dataset.claims).path === {}); \
+             if (!li || li.dataset.checked) return null; \
+             li.dataset.checked = '1'; return li.dataset.claims;",
+            Value::String(path.to_owned())
+        ),
+    )
+    .await
+}
+
+/// Checks the claims the script `pick` returns (null: none to check).
+async fn check_claims(client: &Client, pick: &str) -> Result<Vec<&'static str>, Box<dyn Error>> {
+    let claims = eval(client, pick).await?;
     let Some(claims) = claims.as_str() else {
         return Ok(Vec::new());
     };
@@ -244,6 +322,30 @@ async fn compare(
         ));
     }
     checked.push("status");
+    if let Some(claimed) = claims.get("cookieLifetime") {
+        let lifetime = session_cookie_lifetime(header(response, "set-cookie"));
+        if claimed.as_str() != Some(lifetime) {
+            wrong.push(format!(
+                "cookie lifetime: the page says {claimed}, Chromium received {lifetime}"
+            ));
+        }
+        checked.push("cookie_lifetime");
+    }
+    if let Some(claimed) = claims["idChanged"].as_bool() {
+        let sent = cookie_value(header(wire, "cookie"), "session_id");
+        let set = set_cookie_id(header(response, "set-cookie"));
+        match (sent, set) {
+            (Some(sent), Some(set)) if (sent != set) == claimed => {}
+            (Some(sent), Some(set)) => wrong.push(format!(
+                "id changed: the page says {claimed}, Chromium's Cookie and Set-Cookie ids differ: {}",
+                sent != set
+            )),
+            _ => wrong.push(format!(
+                "id changed: the page says {claimed}, but Chromium did not both send and receive a session_id"
+            )),
+        }
+        checked.push("id_changed");
+    }
     if wrong.is_empty() {
         Ok(Some(checked))
     } else {
@@ -274,4 +376,37 @@ fn the_checker_reads_cookie_and_set_cookie_headers() {
     );
     assert_eq!(session_set_cookie(Some("lab_lax=1")), "none");
     assert_eq!(session_set_cookie(None), "none");
+}
+
+#[test]
+fn the_checker_tells_persistent_cookies_from_browser_session_ones_and_reads_ids() {
+    assert_eq!(
+        session_cookie_lifetime(Some("session_id=abc; HttpOnly; SameSite=Lax; Path=/")),
+        "browser-session"
+    );
+    assert_eq!(
+        session_cookie_lifetime(Some("x=1\nsession_id=abc; HttpOnly; Path=/; Max-Age=1800")),
+        "persistent"
+    );
+    assert_eq!(
+        session_cookie_lifetime(Some(
+            "session_id=abc; Path=/; Expires=Thu, 01 Jan 2037 00:00:00 GMT"
+        )),
+        "persistent"
+    );
+    assert_eq!(
+        session_cookie_lifetime(Some("session_id=; Path=/; Max-Age=0")),
+        "none"
+    );
+    assert_eq!(session_cookie_lifetime(None), "none");
+    assert_eq!(
+        cookie_value(Some("theme=dark; session_id=abc"), "session_id"),
+        Some("abc")
+    );
+    assert_eq!(cookie_value(Some("theme=dark"), "session_id"), None);
+    assert_eq!(
+        set_cookie_id(Some("lab_lax=1\nsession_id=xyz; HttpOnly")),
+        Some("xyz")
+    );
+    assert_eq!(set_cookie_id(Some("session_id=; Max-Age=0")), None);
 }

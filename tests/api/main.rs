@@ -5,6 +5,7 @@ mod bad_input;
 mod browser;
 mod browser_lab;
 mod browser_layout;
+mod browser_login;
 mod browser_plant;
 mod claims;
 mod cli;

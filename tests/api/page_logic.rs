@@ -1,5 +1,6 @@
 //! The page's explanations are pure functions of the exchange
 //! (`static/explain.js`, `static/explain-panels.js`, `static/lab-explain.js`,
+//! `static/login-explain.js`, `static/fixation-explain.js`,
 //! `static/plant-explain.js`, with the helpers of `static/format.js`); their
 //! unit tests run under
 //! Node's own test runner.
@@ -9,8 +10,9 @@
 
 use std::process::Command;
 
-const TESTS: [&str; 4] = [
+const TESTS: [&str; 5] = [
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/explain.test.mjs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/login.test.mjs"),
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/lab.test.mjs"),
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/format.test.mjs"),
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/plant.test.mjs"),

@@ -334,14 +334,17 @@ test('a read after the countdown ran out says the browser dropped the cookie as 
 
 test('every explanation of a reply carries the claims its sentences rest on', () => {
   assert.deepEqual(explainExchange(update()).claims, {
-    method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200
+    method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200,
+    cookieLifetime: 'persistent'
   });
   const cleared = explainExchange(update({ url: '/clear-session', setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
   assert.equal(cleared.claims.setCookie, 'removed');
+  assert.equal(cleared.claims.cookieLifetime, 'none');
   const refused = explainExchange(update({ headersSet: {}, status: 403, setCookie: null, body: { error: { code: 'csrf_token_missing', message: 'm' }, cookies_received: ['theme', 'session_id'] } }));
   assert.deepEqual(refused.claims.cookiesSent, ['theme', 'session_id']);
   assert.equal(refused.claims.tokenSent, false);
   assert.equal(refused.claims.setCookie, 'none');
+  assert.equal(refused.claims.cookieLifetime, 'none');
   assert.equal(explainExchange(exchange({ status: 0, body: null })).claims, undefined);
   assert.equal(explainPageLoad(null, exchange()).claims.path, '/get-session-data');
   assert.deepEqual(claimsOf(exchange({ url: '/get-session-data?probe=x' })).path, '/get-session-data');
