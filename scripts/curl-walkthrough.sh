@@ -37,30 +37,6 @@ EOF
 . "$HERE/lib/story.sh"
 story_begin "$@"
 
-pretty_json() {
-  if command -v python3 >/dev/null 2>&1 && python3 -m json.tool <<<"$1" >/dev/null 2>&1; then
-    python3 -m json.tool <<<"$1"
-  else
-    printf '%s\n' "$1"
-  fi
-}
-
-# call COOKIE-SENT CURL-COMMAND
-# Prints the command and runs that text with curl told to keep the status,
-# headers and body aside (the options the start of the run names); then prints the Cookie sent, the
-# Set-Cookie received, the status and the JSON, and sets STATUS and BODY.
-call() {
-  local cookie_sent="$1" command="$2"
-  printf '%s$ %s%s\n' "$DIM" "$command" "$RESET"
-  [ -n "$cookie_sent" ] && printf '   > Cookie: %s\n' "$cookie_sent" | shorten_ids
-  STATUS=$(eval "$command -sS -o .body -D .headers -w '%{http_code}'") \
-    || fail "curl could not reach $BASE (is the server running? cargo run)"
-  BODY=$(cat .body)
-  grep -i '^set-cookie:' .headers | tr -d '\r' | sed 's/^/   < /' | shorten_ids || true
-  printf '   < HTTP %s\n' "$STATUS"
-  pretty_json "$BODY" | sed 's/^/   /'
-}
-
 # The commands that put the jar's session id and the session's CSRF token
 # into shell variables, printed like the others.
 READ_ID="ID=\$(awk -F '\\t' '\$6 == \"session_id\" { print \$7 }' cookies.txt)"
@@ -142,5 +118,56 @@ echo "   The cleared id finds nothing either:"
 call "session_id=$ID" "curl -H \"Cookie: session_id=\$ID\" $BASE/get-session-data"
 expect_body '"reason":"unknown_or_expired"'
 
+step "Logging in. A new session (a POST, as in step 2) asks GET /me who is logged in: no one, 401 not_logged_in."
+call "" "curl -c cookies.txt -H 'Content-Type: application/json' -d '{\"cart\":\"3 books\"}' $BASE/update-session-data"
+expect_status 200
+shown "$READ_ID"
+[ -n "$ID" ] || fail "the jar holds no session_id"
+shown "$READ_TOKEN"
+call "session_id=$ID" "curl -b cookies.txt $BASE/me"
+expect_status 401
+expect_body '"code":"not_logged_in"'
+
+step "A wrong password is refused (401 invalid_credentials, the same answer as for an unknown user) and changes nothing: no Set-Cookie, the same id."
+call "session_id=$ID" "curl -b cookies.txt -c cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"guess\"}' $BASE/login"
+expect_status 401
+expect_body '"code":"invalid_credentials"'
+grep -qi '^set-cookie:' .headers && fail "a refused login must not set a cookie"
+shown "OLD_ID=\$ID"
+shown "$READ_ID"
+[ "$ID" = "$OLD_ID" ] || fail "a refused login must keep the id"
+
+step "The right password logs alice in. A login is a privilege change, so the session gets a new id (new Set-Cookie, without Max-Age: a browser-session cookie, since remember is false) and a new CSRF token, and keeps its data; the old id finds nothing."
+shown "OLD_TOKEN=\$TOKEN"
+call "session_id=$ID" "curl -b cookies.txt -c cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"wonderland\",\"remember\":false}' $BASE/login"
+expect_status 200
+expect_body '"user":"alice"'
+expect_body '"cart":"3 books"'
+grep -qi '^set-cookie: session_id=.*HttpOnly' .headers || fail "expected a new Set-Cookie: session_id=…"
+grep -i '^set-cookie: session_id=' .headers | grep -qiE 'max-age|expires' && fail "without remember the cookie must have no Max-Age"
+shown "$READ_ID"
+[ -n "$ID" ] && [ "$ID" != "$OLD_ID" ] || fail "expected a new session id in the jar"
+shown "$READ_TOKEN"
+[ -n "$TOKEN" ] && [ "$TOKEN" != "$OLD_TOKEN" ] || fail "expected a new CSRF token"
+echo "   The id from before the login finds nothing:"
+call "session_id=$OLD_ID" "curl -H \"Cookie: session_id=\$OLD_ID\" $BASE/get-session-data"
+expect_body '"reason":"unknown_or_expired"'
+echo "   The new id is alice's: GET /me answers."
+call "session_id=$ID" "curl -b cookies.txt $BASE/me"
+expect_status 200
+expect_body '"user":"alice"'
+
+step "Log out deletes the session on the server and expires the cookie; GET /me is 401 again."
+call "session_id=$ID" "curl -b cookies.txt -c cookies.txt -H \"X-CSRF-Token: \$TOKEN\" -X POST $BASE/logout"
+expect_status 200
+grep -qiE '^set-cookie: session_id=;.*(max-age=0|expires=)' .headers || fail "expected an expiring Set-Cookie"
+call "" "curl -b cookies.txt $BASE/me"
+expect_status 401
+expect_body '"code":"not_logged_in"'
+echo "   The logged-out id finds nothing either:"
+call "session_id=$ID" "curl -H \"Cookie: session_id=\$ID\" $BASE/me"
+expect_status 401
+
 printf '\n%sAll %d steps behaved as described.%s\n' "$BOLD" "$STEP" "$RESET"
 echo "Idle expiry has a script of its own: scripts/curl-expiry.sh, against a server started with --idle-timeout 5."
+echo "Session fixation too: scripts/curl-fixation.sh, against a server with the lab on (the default)."

@@ -97,11 +97,7 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
                 headers.apply(response)
             }))
     };
-    let rules = SessionRules {
-        idle_timeout: config.idle_timeout(),
-        absolute_timeout: config.absolute_timeout(),
-        keep_id_on_login: config.unsafe_keep_id_on_login,
-    };
+    let rules = session_rules(config);
     let sessions = SessionLayer::new(
         store.clone(),
         rules,
@@ -164,6 +160,16 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
         .layer(shared_layers());
 
     session_routes.with_state(state).merge(other_routes)
+}
+
+/// How sessions live under `config`: both listeners go by these (the
+/// lab's planted session too).
+pub fn session_rules(config: &Config) -> SessionRules {
+    SessionRules {
+        idle_timeout: config.idle_timeout(),
+        absolute_timeout: config.absolute_timeout(),
+        keep_id_on_login: config.unsafe_keep_id_on_login,
+    }
 }
 
 /// The session routes, each with its whole stack from `stack` in one

@@ -15,9 +15,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::app::app;
+use crate::app::{app, session_rules};
 use crate::config::{Config, LabPort, StoreChoice};
-use crate::lab::{self, AllowList, LabLink, Ledger};
+use crate::lab::{self, AllowList, LabLink, LabOrigins, Ledger};
 use crate::server::{serve, Timeouts};
 use crate::store::{AppStore, BoundedStore, RedisStore};
 
@@ -68,15 +68,19 @@ impl Application {
             address,
         };
         let lab = lab_listener.map(|(listener, lab_address)| {
-            let allow = AllowList::for_main(config.host, address.port());
+            let origins = LabOrigins {
+                main: AllowList::for_main(config.host, address.port()),
+                // The same rule, on the lab's port: the lab's own origins.
+                own: AllowList::for_main(config.host, lab_address.port()),
+            };
             let instance = config.instance.as_deref().unwrap_or_default();
             Bound {
                 app: lab::app(
                     store.clone(),
                     ledger,
-                    allow,
+                    origins,
                     instance,
-                    !config.unsafe_keep_id_on_login,
+                    session_rules(&config),
                 ),
                 listener,
                 address: lab_address,

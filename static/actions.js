@@ -4,7 +4,9 @@
  * decide every sentence. app.js connects the controls to these.
  */
 
-import { chooseApi, currentToken, explain, forgetLastSession, lastSession, renderKept, request } from './exchange.js';
+import {
+  chooseApi, currentToken, explain, forgetLastSession, lastLifetime, lastSession, renderKept, request
+} from './exchange.js';
 import { claimsOf, explainExchange, explainPageLoad } from './explain.js';
 import { explainBurst, explainCookieWrite, explainInvalidCookieName } from './explain-panels.js';
 import { cookieValue, hasCookie, parseJson, validCookieName } from './format.js';
@@ -89,7 +91,7 @@ export function loadPage() {
   renderKept();
   const kept = forgetLastSession();
   request({ method: 'GET', url: '/get-session-data' }, function (x) {
-    explain(explainPageLoad(kept, x));
+    explain(explainPageLoad(kept, x, lastLifetime()));
   });
   window.setInterval(function () { renderCountdown(lastSession(), Date.now()); }, 1000);
 }

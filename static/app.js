@@ -4,13 +4,16 @@
  * exchange.js keeps the state and runs the send → log → explain cycle,
  * transport.js is the only module that touches the network, view.js only
  * draws, and the explain modules decide every sentence from what happened.
- * The lab's panel wires itself (lab-panel.js).
+ * Panel "Log in" has its own actions (login-panel.js); the lab's panel
+ * wires itself (lab-panel.js).
  */
 
 import {
   burst, changeApi, clearSession, deleteCookie, deleteKey, loadPage, refresh, regenerate, sendWithoutToken, setCookie,
   toggleTheme, updateData
 } from './actions.js';
+import { initLoginPanel, logIn, logOut, tryFixation, whoAmI } from './login-panel.js';
+import { loginEl } from './login-view.js';
 import { el } from './view.js';
 
 el.themeToggle.addEventListener('click', toggleTheme);
@@ -24,4 +27,10 @@ el.regenerate.addEventListener('click', regenerate);
 el.clear.addEventListener('click', clearSession);
 el.noToken.addEventListener('click', sendWithoutToken);
 el.burst.addEventListener('click', burst);
+loginEl.form.addEventListener('submit', logIn);
+loginEl.logout.addEventListener('click', logOut);
+loginEl.me.addEventListener('click', whoAmI);
+loginEl.fixationPort.addEventListener('click', function () { tryFixation('port'); });
+loginEl.fixationSite.addEventListener('click', function () { tryFixation('site'); });
+initLoginPanel();
 loadPage();

@@ -6,6 +6,8 @@
  * so a reload of this tab keeps them (capped); nothing else is.
  */
 
+import { cookieLifetime } from './explain.js';
+import { renderWho } from './login-view.js';
 import { send } from './transport.js';
 import {
   el, renderApi, renderCookies, renderCountdown, renderExplanation, renderLogEntry, renderSession, renderStore, trimList
@@ -17,12 +19,14 @@ const MAX_EXPLANATIONS = 8;
 const MAX_KEPT_BODY = 4096;
 const STORAGE_KEY = 'ajax-sessions:page';
 /** The replies whose `session` member is the learner's session. */
-const SESSION_ENDPOINTS = ['/get-session-data', '/update-session-data', '/regenerate-session', '/clear-session'];
+const SESSION_ENDPOINTS = ['/get-session-data', '/update-session-data', '/regenerate-session', '/clear-session', '/login', '/logout'];
 
 /**
  * What the page knows, kept across reloads of this tab.
  * @type {{log: Object[], explanations: Object[], lastSession: (Object|null),
- *   lastStore: ({store: string, servedBy: string}|null), api: ('xhr'|'fetch')}}
+ *   lastStore: ({store: string, servedBy: string}|null), api: ('xhr'|'fetch'),
+ *   lifetime: ('persistent'|'browser-session'|null)}}
+ *   lifetime: what the last Set-Cookie with an id made of the cookie
  */
 const state = loadState();
 /** The session's CSRF token: from the page, then from each JSON reply. */
@@ -39,7 +43,7 @@ function loadState() {
   } catch (err) {
     // Storage off or the kept text broken: start afresh.
   }
-  return { log: [], explanations: [], lastSession: null, lastStore: null, api: 'xhr' };
+  return { log: [], explanations: [], lastSession: null, lastStore: null, api: 'xhr', lifetime: null };
 }
 
 /** Keeps the state for the next load of this tab. */
@@ -127,11 +131,15 @@ function keepWhatTheReplySays(x) {
     renderStore(state.lastStore);
   }
   const sessionEndpoint = SESSION_ENDPOINTS.indexOf(x.url.split('?')[0]) >= 0;
+  const lifetime = cookieLifetime(x.setCookie).kind;
+  if (lifetime === 'persistent' || lifetime === 'browser-session') state.lifetime = lifetime;
+  if (lifetime === 'removed') state.lifetime = null;
   if (body && body.session && !body.error && sessionEndpoint) {
     if (!body.session.active) setToken('');
     state.lastSession = body.session;
     renderSession(body);
     renderCountdown(state.lastSession, Date.now());
+    renderWho(state.lastSession);
   } else if (body && body.error && body.error.code === 'no_session' && sessionEndpoint) {
     // The server says there is no live session: the summary must stop
     // showing one (it shows the refusal itself as the last reply).
@@ -139,6 +147,7 @@ function keepWhatTheReplySays(x) {
     state.lastSession = { active: false };
     renderSession(body);
     renderCountdown(state.lastSession, Date.now());
+    renderWho(state.lastSession);
   }
 }
 
@@ -180,6 +189,14 @@ export function lastSession() {
 }
 
 /**
+ * What the last Set-Cookie with an id this tab saw made of the cookie.
+ * @returns {'persistent'|'browser-session'|null}
+ */
+export function lastLifetime() {
+  return state.lifetime || null;
+}
+
+/**
  * The last session seen, forgotten: on a load, the page's own request (GET
  * /) wrote the session since it was seen, so the next read is not compared
  * with it as "before".
@@ -207,5 +224,6 @@ export function renderKept() {
   state.log.slice().reverse().forEach(function (entry) { renderLogEntry(entry, { open: false }); });
   state.explanations.slice().reverse().forEach(renderExplanation);
   renderCountdown(state.lastSession, Date.now());
+  renderWho(state.lastSession);
   if (state.lastStore) renderStore(state.lastStore);
 }

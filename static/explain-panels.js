@@ -280,11 +280,45 @@ export function describeCountdown(session, now) {
     return { text: 'No live session known to this page, so no expiry to count down to.', seconds: null };
   }
   const left = Math.round((due - now) / 1000);
+  // Every save caps the idle expiry at the absolute limit: once it is
+  // capped, a request no longer moves it.
+  const capped = due >= Date.parse(session.absolute_expires_at);
+  if (left <= 0) {
+    return {
+      seconds: 0,
+      text: 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request since: the server no longer has this session. The next request will show it.'
+    };
+  }
+  return {
+    seconds: left,
+    text: capped
+      ? 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + '), at the absolute limit: a request no longer moves it.'
+      : 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + ') unless a request comes first.'
+  };
+}
+
+/**
+ * The countdown to the absolute limit the server last reported: the end
+ * of the session however active it is, counted from its creation or from
+ * the last login.
+ * @param {Object|null} session - the last `session` member seen
+ * @param {number} now - Unix ms
+ * @returns {{text: string, seconds: (number|null)}} seconds: left, never below 0; null without a live session
+ */
+export function describeAbsoluteCountdown(session, now) {
+  const due = session && session.active ? Date.parse(session.absolute_expires_at) : NaN;
+  if (isNaN(due)) {
+    return { text: 'No live session known to this page, so no absolute limit to count down to.', seconds: null };
+  }
+  const left = Math.round((due - now) / 1000);
+  const from = session.user && session.authenticated_at
+    ? 'the login of ' + session.user + ' at ' + formatTime(session.authenticated_at)
+    : 'the session\'s creation at ' + formatTime(session.created_at);
   return {
     seconds: Math.max(left, 0),
     text: left > 0
-      ? 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + ') unless a request comes first.'
-      : 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request since: the server no longer has this session. The next request will show it.'
+      ? 'Ends in ' + clock(left) + ' at the latest (at ' + formatTime(session.absolute_expires_at) + '), however active: the absolute limit, counted from ' + from + '.'
+      : 'The absolute limit the server last reported, ' + formatTime(session.absolute_expires_at) + ', has passed: the server ended this session however active it was. The next request will show it.'
   };
 }
 

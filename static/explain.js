@@ -53,6 +53,10 @@ const SESSION_COOKIE = 'session_id';
  * @property {'set'|'removed'|'none'} setCookie - (checked) what the reply's
  *   Set-Cookie did to session_id
  * @property {number} status - (checked)
+ * @property {'persistent'|'browser-session'|'none'} cookieLifetime - (checked)
+ *   what the reply's Set-Cookie made of session_id: a cookie with Max-Age or
+ *   Expires, one with neither (the browser drops it when it closes), or no
+ *   cookie with an id at all (none set, or the cookie removed)
  * @property {string|null} code - (checked) the error code of a JSON error reply
  * @property {string|null} message - the error's message, as the server wrote it
  * @property {boolean|null} active - (checked) the reply's session is live
@@ -64,6 +68,7 @@ const SESSION_COOKIE = 'session_id';
  *   a Set-Cookie that set the id carries it as its Max-Age
  * @property {number|null} idleTimeout - seconds
  * @property {number|null} pageViews - (checked)
+ * @property {string|null} user - who is logged in on the reply's live session
  * @property {number|null} keys - (checked) how many keys the session's data holds
  * @property {{createdAt: string, expiresAt: string, idleTimeout: number}|null} seenBefore -
  *   the live session the page saw last, before this request
@@ -82,7 +87,28 @@ const SESSION_COOKIE = 'session_id';
  *   (null: not an update, or a body that is not an object)
  * @property {'set'} [pageSetCookie] - (checked) on a page load: the page's
  *   own response (GET /) set the session cookie
+ * @property {'persistent'|'browser-session'|null} [pageLifetime] - on a page
+ *   load: what the last Set-Cookie with an id this tab saw made of the
+ *   cookie, which the page's own response renews the same way
  */
+
+/**
+ * What a Set-Cookie for session_id, as the server echoes it (id redacted),
+ * makes of the cookie: persistent (Max-Age or Expires), a browser-session
+ * cookie (neither: the browser drops it when it closes), removed (an empty
+ * value or a Max-Age of 0), or none (no session_id in it).
+ * @param {string|null} setCookie - X-Set-Cookie-Echo
+ * @returns {{kind: ('persistent'|'browser-session'|'removed'|'none'), maxAge: (number|null)}}
+ */
+export function cookieLifetime(setCookie) {
+  const text = setCookie || '';
+  if (!/^session_id=/.test(text)) return { kind: 'none', maxAge: null };
+  const maxAge = /;\s*max-age=(-?\d+)/i.exec(text);
+  const seconds = maxAge ? Number(maxAge[1]) : null;
+  if (/^session_id=;/.test(text) || (seconds !== null && seconds <= 0)) return { kind: 'removed', maxAge: seconds };
+  if (seconds !== null || /;\s*expires=/i.test(text)) return { kind: 'persistent', maxAge: seconds };
+  return { kind: 'browser-session', maxAge: null };
+}
 
 /**
  * The claims an exchange's explanation rests on (see {@link Claims}).
@@ -105,6 +131,7 @@ export function claimsOf(x) {
   const newSession = update && Boolean(live) && (!tokenSent || headers['X-CSRF-Token'] !== body.csrf_token);
   const same = live && before ? before.created_at === live.created_at : null;
   const due = before ? Date.parse(before.expires_at) : NaN;
+  const lifetime = cookieLifetime(x.setCookie).kind;
   return {
     method: x.method,
     path: path,
@@ -112,6 +139,7 @@ export function claimsOf(x) {
     tokenSent: tokenSent,
     setCookie: cookieSet ? 'set' : removed ? 'removed' : 'none',
     status: x.status,
+    cookieLifetime: cookieSet && (lifetime === 'persistent' || lifetime === 'browser-session') ? lifetime : 'none',
     code: error ? error.code : null,
     message: error ? String(error.message || '') : null,
     active: session ? Boolean(session.active) : null,
@@ -120,6 +148,7 @@ export function claimsOf(x) {
     expiresAt: live ? live.expires_at : null,
     idleTimeout: live ? live.idle_timeout_seconds : null,
     pageViews: live ? live.page_views : null,
+    user: live && typeof live.user === 'string' ? live.user : null,
     keys: session ? keyCount(body.data) : null,
     seenBefore: before ? { createdAt: before.created_at, expiresAt: before.expires_at, idleTimeout: before.idle_timeout_seconds } : null,
     sameSession: same,
@@ -134,7 +163,8 @@ export function claimsOf(x) {
 /**
  * The facts of an exchange in the shape explanations used before they were
  * rendered from claims: the claims, plus `received`, `sessionCookieSent`,
- * `cookieSet`, `cookieRemoved`, `tokenValue`, `error` and `session`.
+ * `cookieSet`, `cookieRemoved`, `tokenValue`, `error`, `session` and
+ * `lifetime` (`cookieLifetime` of the echoed Set-Cookie, with its Max-Age).
  * @param {Exchange} x
  */
 export function factsOf(x) {
@@ -147,7 +177,8 @@ export function factsOf(x) {
     error: c.code ? body.error : null,
     session: body.session && typeof body.session === 'object' ? body.session : null,
     cookieSet: c.setCookie === 'set',
-    cookieRemoved: c.setCookie === 'removed'
+    cookieRemoved: c.setCookie === 'removed',
+    lifetime: cookieLifetime(x.setCookie)
   });
 }
 
@@ -203,9 +234,12 @@ export function explainClaims(c) {
  * tab saw last (`kept`, from before the reload) and this reply.
  * @param {Object|null} kept - the `session` member this tab saw last
  * @param {Exchange} x - the read, with `before` unset
+ * @param {'persistent'|'browser-session'|null} [lifetime] - what the last
+ *   Set-Cookie with an id this tab saw made of the cookie; the page's own
+ *   response renews it the same way
  * @returns {Explanation}
  */
-export function explainPageLoad(kept, x) {
+export function explainPageLoad(kept, x, lifetime) {
   const c = claimsOf(Object.assign({}, x, { before: kept }));
   if (!x.status || c.code || !c.active) {
     const said0 = explainExchange(x);
@@ -214,6 +248,7 @@ export function explainPageLoad(kept, x) {
   }
   // A page view is a write, and every write sends the cookie.
   c.pageSetCookie = 'set';
+  c.pageLifetime = lifetime || null;
   return withClaims(pageLoadSaid(c), c);
 }
 
@@ -233,13 +268,40 @@ function pageLoadSaid(c) {
     ? 'A page view is a write: the page\'s own response (GET /) carried Set-Cookie with the session\'s id, and the session expires at ' +
       formatTime(c.expiresAt) + ' (the idle timeout, ' + c.idleTimeout + ' s, after the load) unless a request comes first.'
     : 'A page view is a write, so it moved the expiry to ' + formatTime(c.expiresAt) + ' (the idle timeout, ' +
-      c.idleTimeout + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie with a fresh Max-Age.');
+      c.idleTimeout + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie ' + pageRenewal(c) + '.');
   return said(lines, 'Network → the page request (/) → Response Headers → Set-Cookie; then get-session-data → Request Headers → Cookie.',
     sessionSent(c) === false);
 }
 
-/** The sentence about the session cookie, from the names the server reported. */
-function cookieSentence(c) {
+/**
+ * How the page's own response (which the script cannot see) renewed the
+ * cookie: as the last Set-Cookie this tab saw did. An anonymous session's
+ * cookie always has a Max-Age; a logged-in one's has none after a login
+ * without "remember me", so without knowing which, the page says neither.
+ */
+function pageRenewal(c) {
+  if (c.pageLifetime === 'browser-session') return 'again, still without Max-Age or Expires (a browser-session cookie)';
+  if (c.pageLifetime === 'persistent' || !c.user) return 'with a fresh Max-Age';
+  return 'again';
+}
+
+/**
+ * How a write's Set-Cookie renewed the session cookie, from its echo:
+ * "with a fresh Max-Age", or, after a login without "remember me", still
+ * as a browser-session cookie.
+ */
+function renewal(c) {
+  return c.cookieLifetime === 'browser-session'
+    ? 'again, still without Max-Age or Expires: a browser-session cookie, which the browser keeps until it closes'
+    : 'with a fresh Max-Age';
+}
+
+/**
+ * The sentence about the session cookie, from the names the server reported.
+ * @param {{cookiesSent: (string[]|null)}} c - claims (or facts)
+ * @returns {string}
+ */
+export function cookieSentence(c) {
   const sent = sessionSent(c);
   if (sent === null) return 'The reply does not say which cookies arrived.';
   if (sent) {
@@ -323,19 +385,20 @@ function expirySentences(c) {
         ', this one at ' + formatTime(c.createdAt) + '): another tab or client changed it.');
     }
     lines.push('It expires at ' + expires + ' unless used again' +
-      (set ? '; the reply re-sent the cookie with a fresh Max-Age.' : '.'));
+      (set ? '; the reply re-sent the cookie ' + renewal(c) + '.' : '.'));
     return { lines: lines, unexpected: lines.length > 1 };
   }
   const from = formatTime(c.seenBefore.expiresAt);
   if (set && c.expiryMoved) {
     return {
       lines: ['The read counted as activity: the server moved the expiry from ' + from + ' to ' + expires +
-        ' and re-sent the cookie (Set-Cookie) with a fresh Max-Age, so the browser keeps it as long.'],
+        ' and re-sent the cookie (Set-Cookie) ' + renewal(c) +
+        (c.cookieLifetime === 'browser-session' ? '.' : ', so the browser keeps it as long.')],
       unexpected: false
     };
   }
   if (set) {
-    return { lines: ['The reply re-sent the cookie (Set-Cookie) with a fresh Max-Age; the expiry is still ' + expires + '.'], unexpected: false };
+    return { lines: ['The reply re-sent the cookie (Set-Cookie) ' + renewal(c) + '; the expiry is still ' + expires + '.'], unexpected: false };
   }
   if (!c.expiryMoved) {
     return {
@@ -369,7 +432,7 @@ function explainUpdate(c) {
   const lines = [cookieSentence(c), 'The script added the session\'s CSRF token in X-CSRF-Token, and the server accepted it.',
     'It merged the patch into the data it keeps (' + changes + '): the browser never holds the data, only the id.'];
   lines.push(set
-    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie with a fresh Max-Age (expires ' + formatTime(c.expiresAt) + ').'
+    ? 'A write moves the expiry, so Set-Cookie re-sent the cookie ' + renewal(c) + ' (the session expires ' + formatTime(c.expiresAt) + ').'
     : 'No Set-Cookie came back, although a write moves the expiry; that is unexpected.');
   return said(lines, tip, !set || sessionSent(c) === false);
 }

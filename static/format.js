@@ -33,13 +33,16 @@ export function shorten(text) {
 }
 
 /**
- * Whole seconds as minutes and seconds: 125 → "2:05".
+ * Whole seconds as minutes and seconds, with hours from an hour on:
+ * 125 → "2:05", 28800 → "8:00:00".
  * @param {number} seconds
  * @returns {string}
  */
 export function clock(seconds) {
+  const two = function (n) { return (n < 10 ? '0' : '') + n; };
   const s = seconds % 60;
-  return Math.floor(seconds / 60) + ':' + (s < 10 ? '0' : '') + s;
+  if (seconds < 3600) return Math.floor(seconds / 60) + ':' + two(s);
+  return Math.floor(seconds / 3600) + ':' + two(Math.floor(seconds / 60) % 60) + ':' + two(s);
 }
 
 /**

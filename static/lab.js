@@ -1,12 +1,33 @@
 /**
- * The lab page's one action: a forged request to the learner's main
- * origin, sent as a classic cross-site form would send it. The reply is
- * opaque to this page (mode: 'no-cors'); the ledger tells what arrived.
+ * The lab page's actions. The attacker's forged request to the learner's
+ * main origin, sent as a classic cross-site form would send it (the reply
+ * is opaque to this page, mode: 'no-cors'; the ledger tells what arrived).
+ * And session fixation (lesson 10): planting a session id for this host,
+ * then asking what it finds; what each step did is said by
+ * plant-explain.js from the reply.
  */
+import { explainPlant, explainPlanted } from './plant-explain.js';
 
 const main = document.getElementById('main');
 const button = document.getElementById('attack');
 const result = document.getElementById('attack-result');
+const plantButton = document.getElementById('plant');
+const plantedButton = document.getElementById('planted');
+const plantResult = document.getElementById('plant-result');
+const plantedResult = document.getElementById('planted-result');
+
+/**
+ * The probe the two fixation steps share: the one the learner's page
+ * opened this page with, or, opened by hand, a fresh one.
+ */
+const probe = main.dataset.probe || freshProbe();
+
+/** @returns {string} a new probe: 'plant-' and 16 random hex digits */
+function freshProbe() {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return 'plant-' + Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
+}
 
 /** Sends the forged update and says that it went. */
 function attack() {
@@ -27,4 +48,50 @@ function attack() {
   });
 }
 
+/**
+ * Sends one fixation step to this lab (same origin) and reads the reply.
+ * @param {string} method
+ * @param {string} path - '/lab/plant' or '/lab/planted'
+ * @returns {Promise<{status: number, body: (Object|null), echo: (string|null)}>}
+ */
+function step(method, path) {
+  return fetch(path + '?probe=' + encodeURIComponent(probe), { method: method }).then(function (response) {
+    return response.json().catch(function () { return null; }).then(function (body) {
+      return { status: response.status, body: body, echo: response.headers.get('X-Set-Cookie-Echo') };
+    });
+  }, function () {
+    return { status: 0, body: null, echo: null };
+  });
+}
+
+/** Step 1: asks the lab to plant a session id for this host. */
+function plant() {
+  plantResult.textContent = 'Planting…';
+  step('POST', '/lab/plant').then(function (reply) {
+    plantResult.textContent = explainPlant({
+      status: reply.status,
+      body: reply.body,
+      echo: reply.echo,
+      pageHost: location.hostname,
+      mainOrigins: (main.dataset.mainOrigins || '').split(' ').filter(Boolean)
+    }).join(' ');
+    plantResult.dataset.status = String(reply.status);
+  });
+}
+
+/** Step 2: asks what the planted id finds now. */
+function lookUp() {
+  plantedResult.textContent = 'Looking the planted id up…';
+  step('GET', '/lab/planted').then(function (reply) {
+    plantedResult.textContent = explainPlanted({
+      status: reply.status,
+      body: reply.body,
+      fixationDefence: main.dataset.fixationDefence !== 'false'
+    }).join(' ');
+    plantedResult.dataset.status = String(reply.status);
+  });
+}
+
 if (button) button.addEventListener('click', attack);
+plantButton.addEventListener('click', plant);
+plantedButton.addEventListener('click', lookUp);

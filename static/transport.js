@@ -35,6 +35,7 @@ import { parseJson } from './format.js';
  * @property {string} responseText
  * @property {string|null} setCookie - X-Set-Cookie-Echo
  * @property {string|null} servedBy - X-Served-By: the instance that answered
+ * @property {string|null} retryAfter - Retry-After (seconds), on the app's own replies
  * @property {number} ms - time taken
  * @property {number} at - when the reply came, Unix ms
  */
@@ -82,6 +83,7 @@ export function send(request, done) {
     const own = status && request.url.charAt(0) === '/';
     report.setCookie = own ? header('X-Set-Cookie-Echo') : null;
     report.servedBy = own ? header('X-Served-By') : null;
+    report.retryAfter = own ? header('Retry-After') : null;
     report.ms = Math.round(performance.now() - started);
     report.at = Date.now();
     done(report);

@@ -3,7 +3,7 @@
  * textContent (never innerHTML), and keep no state of their own.
  */
 
-import { cookieHeaderNote, describeCountdown, describeStore, summarizeBurst } from './explain-panels.js';
+import { cookieHeaderNote, describeAbsoluteCountdown, describeCountdown, describeStore, summarizeBurst } from './explain-panels.js';
 import { apiName, formatTime } from './format.js';
 
 /** DOM nodes, looked up once. */
@@ -20,6 +20,7 @@ export const el = {
   sessionSummary: document.getElementById('session-summary'),
   sessionJson: document.getElementById('session-json'),
   countdown: document.getElementById('countdown'),
+  absoluteCountdown: document.getElementById('absolute-countdown'),
   updateForm: document.getElementById('update-form'),
   dataKey: document.getElementById('data-key'),
   dataValue: document.getElementById('data-value'),
@@ -50,7 +51,10 @@ export function renderSession(body) {
   if (session.active) {
     rows.push(['Created', formatTime(session.created_at)]);
     rows.push(['Expires', formatTime(session.expires_at) + ' unless used again']);
+    rows.push(['Ends at the latest', formatTime(session.absolute_expires_at)]);
     rows.push(['Idle timeout', session.idle_timeout_seconds + ' s']);
+    rows.push(['Id fingerprint', session.id_fingerprint]);
+    rows.push(['Logged in as', session.user ? session.user + ' since ' + formatTime(session.authenticated_at) : 'nobody']);
     rows.push(['Page views', String(session.page_views)]);
     rows.push(['Keys in data', String(Object.keys(body.data || {}).length)]);
   } else if (session.reason === 'unknown_or_expired') {
@@ -68,17 +72,24 @@ export function renderSession(body) {
 }
 
 /**
- * The live countdown to the expiry the server last reported.
+ * The live countdowns to the expiry and to the absolute limit the server
+ * last reported.
  * @param {Object|null} session - the last `session` member seen
  * @param {number} now - Unix ms
  */
 export function renderCountdown(session, now) {
-  const countdown = describeCountdown(session, now);
-  el.countdown.textContent = countdown.text;
+  drawCountdown(el.countdown, describeCountdown(session, now));
+  drawCountdown(el.absoluteCountdown, describeAbsoluteCountdown(session, now));
+}
+
+/** Draws one countdown and keeps its seconds in data-seconds. */
+function drawCountdown(node, countdown) {
+  if (!node) return;
+  node.textContent = countdown.text;
   if (countdown.seconds === null) {
-    delete el.countdown.dataset.seconds;
+    delete node.dataset.seconds;
   } else {
-    el.countdown.dataset.seconds = String(countdown.seconds);
+    node.dataset.seconds = String(countdown.seconds);
   }
 }
 

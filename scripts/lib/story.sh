@@ -57,3 +57,28 @@ expect_status() {
 expect_body() {
   grep -q -- "$1" <<<"$BODY" || fail "expected the reply to contain $1"
 }
+
+pretty_json() {
+  if command -v python3 >/dev/null 2>&1 && python3 -m json.tool <<<"$1" >/dev/null 2>&1; then
+    python3 -m json.tool <<<"$1"
+  else
+    printf '%s\n' "$1"
+  fi
+}
+
+# call COOKIE-SENT CURL-COMMAND
+# Prints the command and runs that text with curl told to keep the status,
+# headers and body aside (the options the start of the run names); then
+# prints the Cookie sent, the Set-Cookie received, the status and the JSON,
+# and sets STATUS and BODY.
+call() {
+  local cookie_sent="$1" command="$2"
+  printf '%s$ %s%s\n' "$DIM" "$command" "$RESET"
+  [ -n "$cookie_sent" ] && printf '   > Cookie: %s\n' "$cookie_sent" | shorten_ids
+  STATUS=$(eval "$command -sS -o .body -D .headers -w '%{http_code}'") \
+    || fail "curl could not reach the server (is it running? cargo run)"
+  BODY=$(cat .body)
+  grep -i '^set-cookie:' .headers | tr -d '\r' | sed 's/^/   < /' | shorten_ids || true
+  printf '   < HTTP %s\n' "$STATUS"
+  pretty_json "$BODY" | sed 's/^/   /'
+}

@@ -5,15 +5,18 @@
 //! included, and every request to the main listener's session endpoints
 //! that carries a valid `probe` query parameter, is written down under its
 //! probe: method, `Origin`, `Sec-Fetch-Site`, the *names* of the cookies
-//! (never values) and the time; main-listener entries also get the path,
-//! status and error code. The page reads it back with
+//! (never values) and the time; main-listener entries, and the lab's
+//! `/lab/plant` and `/lab/planted`, also get the path, status and error
+//! code, the latter two also the planted id's fingerprint and what it
+//! found. The page reads it back with
 //! `GET /lab/ledger?probe=P` on the main listener, which is same-origin for
 //! it and so always readable. The probe and its query are parsed here once
 //! for the whole lab.
 //!
 //! Bounded: at most [`MAX_PROBES`] probes (the oldest is dropped first),
 //! [`MAX_REQUESTS`] requests each (later ones are not kept), and a probe is
-//! forgotten [`PROBE_LIFETIME`] after its first request.
+//! forgotten [`PROBE_LIFETIME`] after its first request. [`ByProbe`] is
+//! that bound, also kept by the lab's planted ids (`plant.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -78,6 +81,21 @@ pub struct Entry {
     /// its target (and so shows its button).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_accepted: Option<bool>,
+    /// `/lab/plant` and `/lab/planted`: the fingerprint of the id planted
+    /// under this probe (never the id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planted_fingerprint: Option<String>,
+    /// `/lab/planted`: what the planted id found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planted_session: Option<PlantedSession>,
+}
+
+/// What a planted id finds in the store: whether it names a live session,
+/// and who logged in on it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlantedSession {
+    pub active: bool,
+    pub user: Option<String>,
 }
 
 impl Entry {
@@ -104,6 +122,8 @@ impl Entry {
             status: None,
             code: None,
             target_accepted: None,
+            planted_fingerprint: None,
+            planted_session: None,
         }
     }
 }
@@ -111,45 +131,26 @@ impl Entry {
 /// The ledger; clones share it.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    inner: Arc<Mutex<Probes>>,
-}
-
-#[derive(Debug, Default)]
-struct Probes {
-    by_probe: HashMap<String, (Instant, Vec<Entry>)>,
-    /// Probes in the order they were first seen, for dropping the oldest.
-    order: VecDeque<String>,
+    inner: Arc<Mutex<ByProbe<Vec<Entry>>>>,
 }
 
 impl Ledger {
     /// Writes down a request under `probe` (which must be valid).
     pub fn record(&self, probe: &str, entry: Entry) {
-        let now = Instant::now();
         let mut probes = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        probes.forget_old(now);
-        if let Some((_, entries)) = probes.by_probe.get_mut(probe) {
-            if entries.len() < MAX_REQUESTS {
-                entries.push(entry);
-            }
-            return;
+        match probes.get_mut(probe, Instant::now()) {
+            Some(entries) if entries.len() < MAX_REQUESTS => entries.push(entry),
+            Some(_) => {}
+            None => probes.insert(probe, vec![entry], Instant::now()),
         }
-        while probes.order.len() >= MAX_PROBES {
-            if let Some(oldest) = probes.order.pop_front() {
-                probes.by_probe.remove(&oldest);
-            }
-        }
-        probes.order.push_back(probe.to_owned());
-        probes.by_probe.insert(probe.to_owned(), (now, vec![entry]));
     }
 
     /// The requests kept under `probe`, in arrival order.
     pub fn requests(&self, probe: &str) -> Vec<Entry> {
         let mut probes = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        probes.forget_old(Instant::now());
         probes
-            .by_probe
-            .get(probe)
-            .map(|(_, entries)| entries.clone())
+            .get_mut(probe, Instant::now())
+            .map(|entries| entries.clone())
             .unwrap_or_default()
     }
 
@@ -158,14 +159,61 @@ impl Ledger {
         self.inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .by_probe
-            .len()
+            .count()
     }
 }
 
-impl Probes {
-    /// Drops the probes first seen over [`PROBE_LIFETIME`] ago; they are the
-    /// oldest, so they sit at the front of `order`.
+/// Something kept per probe, bounded like the ledger: at most
+/// [`MAX_PROBES`] probes (the oldest dropped first), each forgotten
+/// [`PROBE_LIFETIME`] after it was first kept.
+#[derive(Debug)]
+pub struct ByProbe<T> {
+    by_probe: HashMap<String, (Instant, T)>,
+    /// Probes in the order they were first kept, for dropping the oldest.
+    order: VecDeque<String>,
+}
+
+impl<T> Default for ByProbe<T> {
+    fn default() -> Self {
+        Self {
+            by_probe: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> ByProbe<T> {
+    /// What is kept under `probe` at `now`, if anything.
+    pub fn get_mut(&mut self, probe: &str, now: Instant) -> Option<&mut T> {
+        self.forget_old(now);
+        self.by_probe.get_mut(probe).map(|(_, value)| value)
+    }
+
+    /// Keeps `value` under `probe`, first kept at `now`; the oldest probe
+    /// goes when there are [`MAX_PROBES`]. A value already kept under
+    /// `probe` is replaced, and the probe keeps its first time.
+    pub fn insert(&mut self, probe: &str, value: T, now: Instant) {
+        self.forget_old(now);
+        if let Some((_, kept)) = self.by_probe.get_mut(probe) {
+            *kept = value;
+            return;
+        }
+        while self.order.len() >= MAX_PROBES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_probe.remove(&oldest);
+            }
+        }
+        self.order.push_back(probe.to_owned());
+        self.by_probe.insert(probe.to_owned(), (now, value));
+    }
+
+    /// How many probes are kept.
+    pub fn count(&self) -> usize {
+        self.by_probe.len()
+    }
+
+    /// Drops the probes first kept over [`PROBE_LIFETIME`] ago; they are
+    /// the oldest, so they sit at the front of `order`.
     fn forget_old(&mut self, now: Instant) {
         while let Some(oldest) = self.order.front() {
             let expired = self
@@ -234,6 +282,22 @@ mod tests {
         assert_eq!(ledger.probe_count(), MAX_PROBES);
         assert!(ledger.requests("probe-00000").is_empty());
         assert_eq!(ledger.requests(&format!("probe-{MAX_PROBES:05}")).len(), 1);
+    }
+
+    #[test]
+    fn a_probe_is_forgotten_after_its_lifetime_and_a_new_value_replaces_the_old() {
+        let mut kept = ByProbe::default();
+        let start = Instant::now();
+        kept.insert("probe-one", 1, start);
+        kept.insert("probe-one", 2, start + Duration::from_secs(60));
+
+        assert_eq!(
+            kept.get_mut("probe-one", start + Duration::from_secs(61)),
+            Some(&mut 2)
+        );
+        // The lifetime counts from the first value, not the replacement.
+        assert_eq!(kept.get_mut("probe-one", start + PROBE_LIFETIME), None);
+        assert_eq!(kept.count(), 0);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The lab listener: the "other origin" the page sends requests to.
 //!
-//! It shares the session store with the main listener but only ever reads
-//! it: it never creates or writes a session and never sets `session_id`.
-//! Its own cookies are `lab_lax` (SameSite=Lax) and `lab_none`
-//! (SameSite=None; Secure), set by its page for its host.
+//! It shares the session store with the main listener and never writes a
+//! learner's session: it reads sessions, and the only session it creates
+//! and the only `session_id` it sets are the attacker's planted one
+//! (`plant.rs`). Its own cookies are `lab_lax` (SameSite=Lax) and
+//! `lab_none` (SameSite=None; Secure), set by its page for its host.
 
 use askama::Template;
 use axum::body::{to_bytes, Body};
@@ -11,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::header::{ALLOW, CONTENT_SECURITY_POLICY, HOST, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use serde::Serialize;
 use tower::util::MapResponseLayer;
@@ -20,12 +21,14 @@ use tower_sessions::SessionStore as _;
 
 use super::cors::{credentials_headers, wildcard_layer, AllowList, CorsMode};
 use super::ledger::{probe_of, query_value, valid_probe, Entry, Ledger};
+use super::plant::{self, PlantedIds};
 use crate::assets::file_response;
 use crate::cookies::{session_cookie, ReceivedCookies};
 use crate::error::{json_response, AppError};
 use crate::html::render_html;
 use crate::limits;
 use crate::security::{content_security_policy_value, ResponseHeaders};
+use crate::session::SessionRules;
 use crate::store::AppStore;
 
 /// The cookies the lab's page sets for its own host.
@@ -34,32 +37,64 @@ const LAB_COOKIES: [&str; 2] = [
     "lab_none=1; SameSite=None; Secure; Path=/",
 ];
 
+/// What the lab's handlers share.
 #[derive(Clone)]
-struct Lab {
-    store: AppStore,
-    ledger: Ledger,
-    allow: AllowList,
-    /// False under `--unsafe-keep-id-on-login`: the page shows a red banner.
-    fixation_defence: bool,
+pub(super) struct Lab {
+    pub(super) store: AppStore,
+    pub(super) ledger: Ledger,
+    /// The main listener's origins.
+    pub(super) allow: AllowList,
+    /// The lab's own origins: the only pages that may plant a session id.
+    pub(super) own: AllowList,
+    /// How the main listener's sessions live: a planted session lives the
+    /// same way. Under `--unsafe-keep-id-on-login` the page shows a red
+    /// banner.
+    pub(super) rules: SessionRules,
+    pub(super) planted: PlantedIds,
 }
 
-/// The lab's router. `allow` lists the main listener's origins: the CORS
-/// allow-list, and the only targets its page will aim at. Without
-/// `fixation_defence` (`--unsafe-keep-id-on-login`), its page says so.
+/// Where the lab listens and what it links to.
+#[derive(Clone, Debug)]
+pub struct LabOrigins {
+    /// The main listener's origins: the CORS allow-list, and the only
+    /// targets the lab's page will aim at.
+    pub main: AllowList,
+    /// The lab's own origins (`AllowList::for_main` of the lab's port).
+    pub own: AllowList,
+}
+
+/// The lab's router, on the main listener's `store` and with its session
+/// `rules` (a planted session lives by them; without the fixation defence
+/// the lab's page says so).
 pub fn app(
     store: AppStore,
     ledger: Ledger,
-    allow: AllowList,
+    origins: LabOrigins,
     instance: &str,
-    fixation_defence: bool,
+    rules: SessionRules,
 ) -> Router {
+    let LabOrigins { main: allow, own } = origins;
     let headers = ResponseHeaders::new(instance, allow.origins());
     Router::new()
         .route("/", get(page))
         .route("/lab/echo", any(echo))
         .route(
+            "/lab/plant",
+            post(plant::plant).fallback(crate::error::method_not_allowed),
+        )
+        .route(
+            "/lab/planted",
+            get(plant::planted)
+                .options(plant::planted)
+                .fallback(crate::error::method_not_allowed),
+        )
+        .route(
             "/static/lab.js",
             get(|headers: HeaderMap| async move { file_response("lab.js", &headers) }),
+        )
+        .route(
+            "/static/plant-explain.js",
+            get(|headers: HeaderMap| async move { file_response("plant-explain.js", &headers) }),
         )
         .route(
             "/static/style.css",
@@ -73,7 +108,9 @@ pub fn app(
             store,
             ledger,
             allow,
-            fixation_defence,
+            own,
+            rules,
+            planted: PlantedIds::default(),
         })
 }
 
@@ -89,6 +126,9 @@ struct LabPage<'a> {
     target: &'a str,
     /// False under `--unsafe-keep-id-on-login`.
     fixation_defence: bool,
+    /// The main listener's own origins, space-separated: the page says
+    /// whether a planted cookie reaches them.
+    main_origins: &'a str,
     /// `light` or `dark`, from the `theme` cookie.
     theme: &'a str,
 }
@@ -116,7 +156,8 @@ async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppE
         origin: &origin,
         probe: probe.unwrap_or_default(),
         target: target.unwrap_or_default(),
-        fixation_defence: lab.fixation_defence,
+        fixation_defence: !lab.rules.keep_id_on_login,
+        main_origins: &lab.allow.origins().collect::<Vec<_>>().join(" "),
         // The learner's theme cookie reaches this page when it is on the
         // same host (cookies ignore ports); on another host it is light.
         theme: ReceivedCookies::of(request.headers()).theme(),

@@ -4,6 +4,8 @@
 //!
 //! - `listener.rs`: the lab's router (its page, `/lab/echo`);
 //! - `cors.rs`: the three CORS policies of `/lab/echo`;
+//! - `plant.rs`: the attacker who plants a session id (`/lab/plant`,
+//!   `/lab/planted`; lesson 10);
 //! - `ledger.rs`: what reached the servers, by probe;
 //! - `record.rs`: the layer that writes the main listener's probed session
 //!   requests into the ledger.
@@ -17,6 +19,7 @@
 pub mod cors;
 pub mod ledger;
 pub mod listener;
+pub mod plant;
 pub mod record;
 
 use std::net::IpAddr;
@@ -32,7 +35,7 @@ use axum::Router;
 
 pub use self::cors::AllowList;
 pub use self::ledger::Ledger;
-pub use self::listener::app;
+pub use self::listener::{app, LabOrigins};
 pub use self::record::RecordProbes;
 use crate::error::{json_response, AppError};
 use crate::security::{content_security_policy_value, host_on_port};

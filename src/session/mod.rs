@@ -25,6 +25,7 @@
 
 pub mod layer;
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -33,7 +34,8 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
-use tower_sessions::{Expiry, Session};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::{Expiry, Session, SessionStore};
 
 use crate::cookies::{cookie_pairs, SESSION_COOKIE};
 use crate::error::AppError;
@@ -108,6 +110,40 @@ pub struct AppSession {
 }
 
 impl SessionState {
+    /// A new anonymous session's state, created at `now_ms` (Unix
+    /// milliseconds) under `rules`, not yet saved.
+    fn new(now_ms: i64, rules: SessionRules) -> Self {
+        Self {
+            created_at: now_ms.div_euclid(1000),
+            expires_at_ms: 0,
+            page_views: 0,
+            csrf_token: new_csrf_token(),
+            data: Data::new(),
+            absolute_expires_at_ms: now_ms.saturating_add(millis(rules.absolute_timeout)),
+            user: None,
+            authenticated_at: None,
+            browser_session_cookie: false,
+            id_fingerprint: String::new(),
+        }
+    }
+
+    /// The state as stored; a state saved before there was an absolute
+    /// limit gets one counted from its creation.
+    fn parse(text: &str, rules: SessionRules) -> Result<Self, AppError> {
+        let mut state = serde_json::from_str::<Self>(text)
+            .map_err(|err| AppError::Internal(format!("stored session state: {err}")))?;
+        if state.absolute_expires_at_ms == 0 {
+            state.absolute_expires_at_ms = (state.created_at.saturating_mul(1000))
+                .saturating_add(millis(rules.absolute_timeout));
+        }
+        Ok(state)
+    }
+
+    /// True once the absolute limit has passed.
+    fn has_ended(&self) -> bool {
+        self.absolute_expires_at_ms <= now_ms()
+    }
+
     /// When the session was created, Unix seconds.
     pub fn created_at(&self) -> i64 {
         self.created_at
@@ -162,26 +198,17 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
         // session: tower-sessions forgets an id the store does not know.
         let text = session.get::<String>(STATE_KEY).await?;
         let mut state = match text.filter(|_| session.id().is_some()) {
-            Some(text) => Some(
-                serde_json::from_str::<SessionState>(&text)
-                    .map_err(|err| AppError::Internal(format!("stored session state: {err}")))?,
-            ),
+            Some(text) => Some(SessionState::parse(&text, rules)?),
             None => None,
         };
-        if let Some(found) = &mut state {
-            if found.absolute_expires_at_ms == 0 {
-                found.absolute_expires_at_ms = (found.created_at.saturating_mul(1000))
-                    .saturating_add(millis(rules.absolute_timeout));
-            }
-            // The store drops a session at its absolute limit by itself
-            // (every save caps the record's expiry there); this catches
-            // the last milliseconds between the two clocks, and a state
-            // saved with a longer limit. Flushed, so that a session this
-            // request creates gets a new id.
-            if found.absolute_expires_at_ms <= now_ms() {
-                session.flush().await?;
-                state = None;
-            }
+        // The store drops a session at its absolute limit by itself
+        // (every save caps the record's expiry there); this catches the
+        // last milliseconds between the two clocks, and a state saved with
+        // a longer limit. Flushed, so that a session this request creates
+        // gets a new id.
+        if state.as_ref().is_some_and(SessionState::has_ended) {
+            session.flush().await?;
+            state = None;
         }
         // Only worth a second look at the cookies when nothing was found.
         let stale_cookie =
@@ -348,22 +375,9 @@ impl AppSession {
     }
 
     fn state_or_new(&mut self) -> &mut SessionState {
-        let absolute = millis(self.rules.absolute_timeout);
-        self.state.get_or_insert_with(|| {
-            let now = now_ms();
-            SessionState {
-                created_at: now.div_euclid(1000),
-                expires_at_ms: 0,
-                page_views: 0,
-                csrf_token: new_csrf_token(),
-                data: Data::new(),
-                absolute_expires_at_ms: now.saturating_add(absolute),
-                user: None,
-                authenticated_at: None,
-                browser_session_cookie: false,
-                id_fingerprint: String::new(),
-            }
-        })
+        let rules = self.rules;
+        self.state
+            .get_or_insert_with(|| SessionState::new(now_ms(), rules))
     }
 
     /// When the session would expire if it were saved now: after the idle
@@ -424,8 +438,86 @@ impl AppSession {
     }
 }
 
+/// A session created outside a request's session layer: its id (for the
+/// creator's `Set-Cookie` only, never a body or a log) and the id's
+/// fingerprint, as the session's replies show it.
+#[derive(Clone, Debug)]
+pub struct CreatedSession {
+    /// The new session's id.
+    pub id: Id,
+    /// The first 8 hex digits of the SHA-256 of the id.
+    pub fingerprint: String,
+}
+
+/// Creates a new anonymous session in `store`, as a first visit would:
+/// no data, no user, a fresh CSRF token, the idle and absolute limits of
+/// `rules`. Nobody else can know the new id yet, so no turn is needed.
+/// The lab's attacker plants such a session (lesson 10); a request's own
+/// sessions are created by the session layer.
+pub async fn create_anonymous(
+    store: &impl SessionStore,
+    rules: SessionRules,
+) -> Result<CreatedSession, AppError> {
+    let now = now_ms();
+    let mut state = SessionState::new(now, rules);
+    state.expires_at_ms = now
+        .saturating_add(millis(rules.idle_timeout))
+        .min(state.absolute_expires_at_ms);
+    let expiry_date =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(state.expires_at_ms) * 1_000_000)
+            .map_err(|err| AppError::Internal(format!("session expiry: {err}")))?;
+    let mut record = Record {
+        id: Id::default(),
+        data: HashMap::new(),
+        expiry_date,
+    };
+    let first_id = record.id;
+    state.id_fingerprint = fingerprint(first_id);
+    record
+        .data
+        .insert(STATE_KEY.to_owned(), state_value(&state)?);
+    store.create(&mut record).await.map_err(AppError::from)?;
+    // The store picks another id when the first one is taken.
+    if record.id != first_id {
+        state.id_fingerprint = fingerprint(record.id);
+        record
+            .data
+            .insert(STATE_KEY.to_owned(), state_value(&state)?);
+        store.save(&record).await.map_err(AppError::from)?;
+    }
+    Ok(CreatedSession {
+        id: record.id,
+        fingerprint: state.id_fingerprint,
+    })
+}
+
+/// What a session id finds in `store`, read without counting as activity
+/// and without writing anything: `None` when it names no live session
+/// (never issued, expired, cleared, or replaced by a new id).
+pub async fn peek(
+    store: &impl SessionStore,
+    id: &Id,
+    rules: SessionRules,
+) -> Result<Option<SessionState>, AppError> {
+    let Some(record) = store.load(id).await.map_err(AppError::from)? else {
+        return Ok(None);
+    };
+    let Some(serde_json::Value::String(text)) = record.data.get(STATE_KEY) else {
+        return Ok(None);
+    };
+    let state = SessionState::parse(text, rules)?;
+    Ok((!state.has_ended()).then_some(state))
+}
+
+/// The state as the record keeps it: one JSON string.
+fn state_value(state: &SessionState) -> Result<serde_json::Value, AppError> {
+    serde_json::to_string(state)
+        .map(serde_json::Value::String)
+        .map_err(|err| AppError::Internal(format!("session state: {err}")))
+}
+
 /// The first 8 hex digits of the SHA-256 of the id as the cookie carries it.
-fn fingerprint(id: tower_sessions::session::Id) -> String {
+fn fingerprint(id: Id) -> String {
     let digest = Sha256::digest(id.to_string().as_bytes());
     let mut hex = String::with_capacity(8);
     for byte in &digest[..4] {

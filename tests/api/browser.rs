@@ -199,7 +199,7 @@ async fn log_count(client: &Client) -> Result<u64, Box<dyn Error>> {
 /// Clicks a button and waits for `requests` more entries in the log; then
 /// checks the claims of the explanation it brought, if any, against what
 /// Chromium sent and received.
-async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult {
+pub(crate) async fn click_and_wait(client: &Client, id: &str, requests: u64) -> TestResult {
     let before = log_count(client).await?;
     click(client, id).await?;
     wait_for(
@@ -248,7 +248,7 @@ async fn no_sideways_scroll(client: &Client, after: &str) -> TestResult {
 }
 
 /// The JSON the session panel shows.
-async fn shown_session(client: &Client) -> Result<Value, Box<dyn Error>> {
+pub(crate) async fn shown_session(client: &Client) -> Result<Value, Box<dyn Error>> {
     let text = eval(
         client,
         "return document.getElementById('session-json').textContent;",
@@ -258,7 +258,7 @@ async fn shown_session(client: &Client) -> Result<Value, Box<dyn Error>> {
 }
 
 /// The newest explanation in "What just happened".
-async fn newest_explanation(client: &Client) -> Result<String, Box<dyn Error>> {
+pub(crate) async fn newest_explanation(client: &Client) -> Result<String, Box<dyn Error>> {
     let text = eval(
         client,
         "return document.querySelector('#explain li').textContent;",
@@ -267,7 +267,7 @@ async fn newest_explanation(client: &Client) -> Result<String, Box<dyn Error>> {
     Ok(text.as_str().unwrap_or_default().to_owned())
 }
 
-async fn newest_status(client: &Client) -> Result<String, Box<dyn Error>> {
+pub(crate) async fn newest_status(client: &Client) -> Result<String, Box<dyn Error>> {
     let status = eval(
         client,
         "return document.querySelector('#log > li').dataset.status;",
@@ -277,7 +277,7 @@ async fn newest_status(client: &Client) -> Result<String, Box<dyn Error>> {
 }
 
 /// The session cookie as the browser holds it (WebDriver sees HttpOnly cookies).
-async fn session_cookie(
+pub(crate) async fn session_cookie(
     client: &Client,
 ) -> Result<Option<fantoccini::cookies::Cookie<'static>>, Box<dyn Error>> {
     Ok(client
@@ -398,7 +398,13 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     assert_eq!(newest_status(client).await?, "200");
     assert_eq!(shown_session(client).await?["session"]["page_views"], 1);
     let checked = crate::claims::check_newest_claims(client).await?;
-    for kind in ["cookies_sent", "status", "page_views", "page_set_cookie"] {
+    for kind in [
+        "cookies_sent",
+        "status",
+        "cookie_lifetime",
+        "page_views",
+        "page_set_cookie",
+    ] {
         assert!(
             checked.contains(&kind),
             "the page load's claims: {checked:?}"
@@ -616,6 +622,10 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         .map_or(0, |data| data.len());
     assert_eq!(keys, 21, "answer plus 20 burst keys");
 
+    // Panel 5: log in as alice (a new id, a browser-session cookie), ask
+    // who am I, and fail with a wrong password (nothing changes).
+    crate::browser_login::log_in_in_the_tour(client).await?;
+
     screenshot(client, shots, "page-1280.png", 1280).await?;
     screenshot(client, shots, "page-360.png", 360).await?;
     client.set_window_size(1280, 2000).await?;
@@ -666,6 +676,10 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         "{note}"
     );
     click_and_wait(client, "clear", 1).await?;
+
+    // Panel 5 again: bob, remembered (a persistent cookie), then Log out,
+    // and the protected resource refuses.
+    crate::browser_login::log_out_in_the_tour(client).await?;
 
     // An update after Clear: no cookie went out, so a new session was made.
     fill(client, "data-key", "after").await?;
@@ -736,10 +750,16 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     screenshot(client, shots, "page-dark-360.png", 360).await?;
 
     let errors = console_errors(client).await?;
-    // The one expected refusal: the 403 of "Send without CSRF token".
+    // The expected refusals: the 403 of "Send without CSRF token", the
+    // refused logins (401, 422, 429) and "Who am I?" after the logout (401).
     let unexpected: Vec<&String> = errors
         .iter()
         .filter(|message| !message.contains("update-session-data") || !message.contains("403"))
+        .filter(|message| {
+            !(message.contains("/login")
+                && ["401", "422", "429"].iter().any(|s| message.contains(s)))
+        })
+        .filter(|message| !message.contains("/me") || !message.contains("401"))
         .collect();
     assert!(unexpected.is_empty(), "console errors: {unexpected:#?}");
 
@@ -754,6 +774,7 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         "status",
         "active",
         "code",
+        "cookie_lifetime",
     ] {
         assert!(
             counts.get(kind).copied().unwrap_or(0) >= 8,

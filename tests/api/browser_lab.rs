@@ -461,7 +461,7 @@ async fn lab_panel_screenshot(client: &Client, dir: &std::path::Path, width: u32
 }
 
 /// The handle of a window other than `main`, once one opens.
-async fn wait_for_new_window(
+pub(crate) async fn wait_for_new_window(
     client: &Client,
     main: &fantoccini::wd::WindowHandle,
 ) -> Result<fantoccini::wd::WindowHandle, Box<dyn std::error::Error>> {

@@ -111,8 +111,11 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
     let Some(browser) = Browser::start_or_skip("idle").await? else {
         return Ok(());
     };
+    // Long enough for the page's first read to find the session the page
+    // load created, on a busy machine too (the page loads its modules
+    // first); short enough to wait out.
     let app = spawn_app_with(Config {
-        idle_timeout: 2,
+        idle_timeout: 5,
         ..Config::default()
     })
     .await;
@@ -124,13 +127,13 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
             client,
             "the countdown's end",
             "document.getElementById('countdown').dataset.seconds === '0'",
-            Duration::from_secs(6),
+            Duration::from_secs(10),
         )
         .await?;
         // The countdown shows whole seconds of an expiry given to the
         // second, so "0" can come up to two seconds before the real end:
-        // wait those out (with the idle timeout at 2 s, the cookie's
-        // Max-Age has run out by then whatever the rounding).
+        // wait those out (the cookie's Max-Age has run out by then
+        // whatever the rounding).
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let before = answered(client).await?;
         click(client, "refresh").await?;
@@ -141,7 +144,13 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
         )
         .await?;
         let checked = check_newest_claims(client).await?;
-        for kind in ["cookies_sent", "set_cookie", "active", "expired_at"] {
+        for kind in [
+            "cookies_sent",
+            "set_cookie",
+            "cookie_lifetime",
+            "active",
+            "expired_at",
+        ] {
             assert!(checked.contains(&kind), "{checked:?}");
         }
         let said = eval(

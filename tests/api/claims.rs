@@ -22,8 +22,12 @@
 //! - `code`, `active`, `page_views`, `keys`: the error code, whether the
 //!   session is live, its page views and how many keys its data holds,
 //!   against the body Chromium received (`Network.getResponseBody`);
+//! - `cookie_lifetime`: whether the `session_id` the reply set is persistent
+//!   (`Max-Age` or `Expires`) or a browser-session cookie (neither), or none
+//!   was set, against the raw `Set-Cookie`;
 //! - `id_changed`: whether the `Set-Cookie` that set `session_id` carried
-//!   another id than the request's `Cookie`, both read off the wire;
+//!   another id than the request's `Cookie`, both read off the wire
+//!   (compared here, never printed);
 //! - `expires_at`: the expiry a sentence names, against the `Max-Age` of
 //!   that `Set-Cookie` counted from the reply's `Date`;
 //! - `changes`: an update's keys, which were set to what and which were
@@ -277,19 +281,71 @@ fn session_set_cookie(set_cookie: Option<&str>) -> &'static str {
     "none"
 }
 
+/// What `Set-Cookie` made of `session_id`'s lifetime: `persistent`
+/// (`Max-Age` above 0, or `Expires`), `browser-session` (neither), or
+/// `none` (no `session_id` with a value).
+fn session_cookie_lifetime(set_cookie: Option<&str>) -> &'static str {
+    let Some(line) = set_cookie.unwrap_or_default().lines().find(|line| {
+        line.trim()
+            .strip_prefix("session_id=")
+            .is_some_and(|rest| !rest.starts_with(';') && !rest.is_empty())
+    }) else {
+        return "none";
+    };
+    let attributes: Vec<String> = line
+        .split(';')
+        .skip(1)
+        .map(|attribute| attribute.trim().to_ascii_lowercase())
+        .collect();
+    let max_age = attributes
+        .iter()
+        .find_map(|attribute| attribute.strip_prefix("max-age="))
+        .map(|seconds| seconds.parse::<i64>().unwrap_or(0));
+    match max_age {
+        Some(seconds) if seconds <= 0 => "none",
+        Some(_) => "persistent",
+        None if attributes.iter().any(|a| a.starts_with("expires=")) => "persistent",
+        None => "browser-session",
+    }
+}
+
 /// Checks the newest explanation's claims, once: returns the claim kinds it
 /// checked (none when the newest explanation makes no claims about a
 /// request, or was checked before), or an error naming each contradiction.
 pub(crate) async fn check_newest_claims(
     client: &Client,
 ) -> Result<Vec<&'static str>, Box<dyn Error>> {
-    let claims = eval(
+    check_claims(
         client,
         "const li = document.querySelector('#explain li'); \
          if (!li || !li.dataset.claims || li.dataset.checked) return null; \
          li.dataset.checked = '1'; return li.dataset.claims;",
     )
-    .await?;
+    .await
+}
+
+/// [`check_newest_claims`] for the newest explanation whose claims are about
+/// `path`, when others (that claim nothing) may have come after it.
+pub(crate) async fn check_newest_claims_about(
+    client: &Client,
+    path: &str,
+) -> Result<Vec<&'static str>, Box<dyn Error>> {
+    check_claims(
+        client,
+        &format!(
+            "const li = Array.from(document.querySelectorAll('#explain li')) \
+               .find(li => li.dataset.claims && JSON.parse(li.dataset.claims).path === {}); \
+             if (!li || li.dataset.checked) return null; \
+             li.dataset.checked = '1'; return li.dataset.claims;",
+            Value::String(path.to_owned())
+        ),
+    )
+    .await
+}
+
+/// Checks the claims the script `pick` returns (null: none to check).
+async fn check_claims(client: &Client, pick: &str) -> Result<Vec<&'static str>, Box<dyn Error>> {
+    let claims = eval(client, pick).await?;
     let Some(claims) = claims.as_str() else {
         return Ok(Vec::new());
     };
@@ -420,7 +476,13 @@ async fn compare(
             set_id.map(|id| Some(id) != sent_id),
         );
     }
-    if let (Some(expires), "set") = (claims["expiresAt"].as_str(), session_set_cookie(set_cookie)) {
+    // A browser-session cookie (no Max-Age: a login without "remember me")
+    // carries no expiry to hold the claim against.
+    if let (Some(expires), "set", Some(_)) = (
+        claims["expiresAt"].as_str(),
+        session_set_cookie(set_cookie),
+        set_cookie_max_age(set_cookie),
+    ) {
         let cookie_ends = header(&seen.response, "date")
             .and_then(unix_time)
             .zip(set_cookie_max_age(set_cookie))
@@ -432,6 +494,13 @@ async fn compare(
     if claims["changes"].is_array() {
         let sent: Value = serde_json::from_str(seen.post_data.as_deref().unwrap_or("null"))?;
         verdict.check("changes", patch_of(&claims["changes"]), patch_sent(&sent));
+    }
+    if let Some(claimed) = claims.get("cookieLifetime") {
+        verdict.check(
+            "cookie_lifetime",
+            claimed.as_str(),
+            Some(session_cookie_lifetime(set_cookie)),
+        );
     }
     if claims["pageSetCookie"].is_string() {
         let page = page_set_cookie(client, &seen.url).await?;
@@ -810,5 +879,41 @@ fn the_checker_reads_cookie_and_set_cookie_headers() {
             &serde_json::json!([{"key": "a", "value": "42", "present": true}, {"key": "b", "value": null}])
         ),
         patch_sent(&serde_json::json!({"a": 42, "b": null}))
+    );
+}
+
+#[test]
+fn the_checker_tells_persistent_cookies_from_browser_session_ones_and_reads_ids() {
+    assert_eq!(
+        session_cookie_lifetime(Some("session_id=abc; HttpOnly; SameSite=Lax; Path=/")),
+        "browser-session"
+    );
+    assert_eq!(
+        session_cookie_lifetime(Some("x=1\nsession_id=abc; HttpOnly; Path=/; Max-Age=1800")),
+        "persistent"
+    );
+    assert_eq!(
+        session_cookie_lifetime(Some(
+            "session_id=abc; Path=/; Expires=Thu, 01 Jan 2037 00:00:00 GMT"
+        )),
+        "persistent"
+    );
+    assert_eq!(
+        session_cookie_lifetime(Some("session_id=; Path=/; Max-Age=0")),
+        "none"
+    );
+    assert_eq!(session_cookie_lifetime(None), "none");
+    assert_eq!(
+        cookie_value(Some("theme=dark; session_id=abc"), "session_id"),
+        Some("abc")
+    );
+    assert_eq!(cookie_value(Some("theme=dark"), "session_id"), None);
+    assert_eq!(
+        set_cookie_value(Some("lab_lax=1\nsession_id=xyz; HttpOnly"), "session_id"),
+        Some("xyz")
+    );
+    assert_eq!(
+        set_cookie_value(Some("session_id=; Max-Age=0"), "session_id"),
+        None
     );
 }

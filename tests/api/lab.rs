@@ -23,11 +23,19 @@ pub(crate) struct Lab {
 }
 
 pub(crate) async fn spawn_with_lab() -> Lab {
+    spawn_with_lab_from(Config {
+        max_sessions: 1000,
+        ..Config::default()
+    })
+    .await
+}
+
+/// The main app and the lab, from `config`, on ephemeral ports.
+pub(crate) async fn spawn_with_lab_from(config: Config) -> Lab {
     let config = Config {
         port: 0,
         lab_port: LabPort::Port(0),
-        max_sessions: 1000,
-        ..Config::default()
+        ..config
     };
     let application = Application::build(config).await.expect("the app starts");
     let lab_address = application.lab_address().expect("the lab is on");

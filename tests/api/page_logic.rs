@@ -1,17 +1,20 @@
 //! The page's explanations are pure functions of the exchange
 //! (`static/explain.js`, `static/explain-panels.js`, `static/lab-row.js`,
-//! `static/lab-explain.js`, with the helpers of `static/format.js`); their
-//! unit tests run under Node's own test runner.
+//! `static/lab-explain.js`, `static/login-explain.js`,
+//! `static/fixation-explain.js`, `static/plant-explain.js`, with the helpers
+//! of `static/format.js`); their unit tests run under Node's own test runner.
 //!
 //! Without `node` the test prints `SKIPPED` and passes, except under
 //! `CI=true`, where it fails: `.ci/run` installs Node.js where it is missing.
 
 use std::process::Command;
 
-const TESTS: [&str; 3] = [
+const TESTS: [&str; 5] = [
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/explain.test.mjs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/login.test.mjs"),
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/lab.test.mjs"),
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/format.test.mjs"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/plant.test.mjs"),
 ];
 
 #[test]

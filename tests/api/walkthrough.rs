@@ -1,15 +1,18 @@
-//! `scripts/curl-walkthrough.sh` and `scripts/curl-expiry.sh` against a live
-//! server: every step's check must pass, the printed commands must run as
-//! printed, and the scripts must fail when there is nothing to talk to.
+//! `scripts/curl-walkthrough.sh`, `scripts/curl-expiry.sh` and
+//! `scripts/curl-fixation.sh` against live servers: every step's check must
+//! pass, the printed commands must run as printed, and the scripts must
+//! fail when there is nothing to talk to.
 
 use std::process::{Command, Output};
 
 use ajax_sessions::Config;
 
 use crate::helpers::{spawn_app, spawn_app_with};
+use crate::lab::spawn_with_lab_from;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl-walkthrough.sh");
 const EXPIRY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl-expiry.sh");
+const FIXATION_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl-fixation.sh");
 const SHARED_SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/scripts/shared-store-walkthrough.sh"
@@ -59,15 +62,19 @@ async fn the_curl_walkthrough_passes_every_step_against_a_live_server() {
         output.status.success(),
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for step in 1..=10 {
+    for step in 1..=14 {
         assert!(
             stdout.contains(&format!("\n{step}. ")),
             "step {step} in:\n{stdout}"
         );
     }
-    assert!(stdout.contains("All 10 steps behaved as described."));
-    // Ids are shortened in the output or held in shell variables; whole ids
-    // never appear.
+    assert!(stdout.contains("All 14 steps behaved as described."));
+    assert_ids_are_never_whole(&stdout);
+}
+
+/// Ids are shortened in a transcript or held in shell variables; whole ids
+/// never appear.
+fn assert_ids_are_never_whole(stdout: &str) {
     for line in stdout.lines().filter(|line| line.contains("session_id=")) {
         let id = line
             .split("session_id=")
@@ -101,8 +108,27 @@ async fn the_printed_commands_run_as_printed() {
     );
 
     // Pasted in order into a shell in an empty folder, they tell the story
-    // again: a fresh session, refused without the token, regenerated, cleared.
-    let folder = std::env::temp_dir().join(format!("walkthrough-replay-{}", std::process::id()));
+    // again: a fresh session, refused without the token, regenerated,
+    // cleared, a refused and a good login, a logout.
+    let stdout = replay(commands, "walkthrough").await;
+
+    for expected in [
+        r#""color":"blue""#,
+        r#""code":"csrf_token_missing""#,
+        r#""code":"cross_origin_rejected""#,
+        r#""color":"red""#,
+        r#""reason":"unknown_or_expired""#,
+        r#""code":"invalid_credentials""#,
+        r#""user":"alice""#,
+        r#""code":"not_logged_in""#,
+    ] {
+        assert!(stdout.contains(expected), "{expected} in:\n{stdout}");
+    }
+}
+
+/// Runs `commands` in order in one shell, in an empty folder; its stdout.
+async fn replay(commands: Vec<String>, name: &str) -> String {
+    let folder = std::env::temp_dir().join(format!("{name}-replay-{}", std::process::id()));
     std::fs::create_dir_all(&folder).expect("a folder");
     let mut script = String::from("set -u\n");
     for command in &commands {
@@ -121,19 +147,112 @@ async fn the_printed_commands_run_as_printed() {
     .await
     .expect("join")
     .expect("replay");
-
-    let stdout = String::from_utf8_lossy(&replay.stdout);
+    let stdout = String::from_utf8_lossy(&replay.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&replay.stderr);
     assert!(replay.status.success(), "{stdout}\n{stderr}");
-    for expected in [
-        r#""color":"blue""#,
-        r#""code":"csrf_token_missing""#,
-        r#""code":"cross_origin_rejected""#,
-        r#""color":"red""#,
-        r#""reason":"unknown_or_expired""#,
-    ] {
-        assert!(stdout.contains(expected), "{expected} in:\n{stdout}");
+    stdout
+}
+
+/// Runs `scripts/curl-fixation.sh` against a fresh server and its lab,
+/// with or without the fixation defence; its output.
+async fn run_fixation(keep_id_on_login: bool) -> (Output, String) {
+    let lab = spawn_with_lab_from(Config {
+        unsafe_keep_id_on_login: keep_id_on_login,
+        ..Config::default()
+    })
+    .await;
+    let output = run_script(
+        FIXATION_SCRIPT,
+        vec![lab.main_origin.clone(), lab.lab.clone()],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixation_script_shows_the_planted_id_finding_nothing_by_default() {
+    if !curl_available() {
+        return;
     }
+
+    let (output, stdout) = run_fixation(false).await;
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("This server's fixation_defence is true."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The login gave the session a new id"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Session fixation failed: the planted id finds nothing (401)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("All 8 steps behaved as the server's fixation_defence (true) says."));
+    assert_ids_are_never_whole(&stdout);
+
+    // Its printed commands, pasted into a shell, play it again.
+    let again = replay(printed_commands(&stdout), "fixation").await;
+    assert!(again.contains(r#""planted_fingerprint":"#), "{again}");
+    assert!(again.contains(r#""active":false"#), "{again}");
+    assert!(again.contains(r#""code":"not_logged_in""#), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixation_script_shows_the_attack_work_under_the_unsafe_flag() {
+    if !curl_available() {
+        return;
+    }
+
+    let (output, stdout) = run_fixation(true).await;
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("This server's fixation_defence is false."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The login kept the session's id"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "Session fixation WORKED: the attacker, with the id it planted, is logged in as alice."
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--unsafe-keep-id-on-login"));
+    assert!(stdout.contains("All 8 steps behaved as the server's fixation_defence (false) says."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixation_script_refuses_a_lab_on_another_host_or_none() {
+    if !curl_available() {
+        return;
+    }
+    let lab = spawn_with_lab_from(Config::default()).await;
+    let other_host = lab.lab.replace("127.0.0.1", "localhost");
+
+    let elsewhere = run_script(FIXATION_SCRIPT, vec![lab.main_origin.clone(), other_host]).await;
+    let without = run_script(
+        FIXATION_SCRIPT,
+        vec![lab.main_origin.clone(), "http://127.0.0.1:9".into()],
+    )
+    .await;
+
+    assert!(!elsewhere.status.success());
+    assert!(
+        String::from_utf8_lossy(&elsewhere.stderr).contains("the lab must be on the same host"),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
+    assert!(!without.status.success());
+    assert!(String::from_utf8_lossy(&without.stderr).contains("no lab at"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,7 +326,7 @@ async fn the_shared_store_walkthrough_passes_every_step() {
 
 #[test]
 fn every_script_prints_its_usage_with_help() {
-    for script in [SCRIPT, EXPIRY_SCRIPT, SHARED_SCRIPT] {
+    for script in [SCRIPT, EXPIRY_SCRIPT, SHARED_SCRIPT, FIXATION_SCRIPT] {
         let output = Command::new("bash")
             .arg(script)
             .arg("--help")

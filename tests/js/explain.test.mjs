@@ -336,19 +336,21 @@ test('every explanation of a reply carries the claims its sentences rest on', ()
   const claims = explainExchange(update()).claims;
   assert.deepEqual(claims, {
     method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200,
-    code: null, message: null, active: true, reason: null, createdAt: T0, expiresAt: T2, idleTimeout: 1800, pageViews: 2, keys: 1,
+    cookieLifetime: 'persistent', code: null, message: null, active: true, reason: null, createdAt: T0, expiresAt: T2, idleTimeout: 1800, pageViews: 2, user: null, keys: 1,
     seenBefore: { createdAt: T0, expiresAt: T1, idleTimeout: 1800 }, sameSession: true, expiryMoved: true, expiredAt: null,
     newSession: false, idChanged: false, changes: [{ key: 'color', value: '"blue"', present: true }]
   });
   const cleared = explainExchange(update({ url: '/clear-session', setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
   assert.equal(cleared.claims.setCookie, 'removed');
   assert.equal(cleared.claims.idChanged, null);
+  assert.equal(cleared.claims.cookieLifetime, 'none');
   const refused = explainExchange(update({ headersSet: {}, status: 403, setCookie: null, body: { error: { code: 'csrf_token_missing', message: 'm' }, cookies_received: ['theme', 'session_id'] } }));
   assert.deepEqual(refused.claims.cookiesSent, ['theme', 'session_id']);
   assert.equal(refused.claims.tokenSent, false);
   assert.equal(refused.claims.setCookie, 'none');
   assert.equal(refused.claims.code, 'csrf_token_missing');
   assert.equal(refused.claims.changes, null);
+  assert.equal(refused.claims.cookieLifetime, 'none');
   assert.equal(explainExchange(exchange({ status: 0, body: null })).claims, undefined);
   assert.equal(explainPageLoad(null, exchange()).claims.path, '/get-session-data');
   assert.equal(explainPageLoad(null, exchange()).claims.pageSetCookie, 'set');

@@ -16,6 +16,9 @@ test('times are shown as UTC clock times; text that is no time as it came', () =
 test('clock, tenth and the API names', () => {
   assert.equal(clock(125), '2:05');
   assert.equal(clock(59), '0:59');
+  assert.equal(clock(3599), '59:59');
+  assert.equal(clock(3600), '1:00:00');
+  assert.equal(clock(28800 - 65), '7:58:55');
   assert.equal(tenth(1800), '180 s');
   assert.equal(tenth(2), '0.2 s');
   assert.equal(apiName('fetch'), 'fetch()');
