@@ -381,12 +381,32 @@ async fn the_page_tells_the_whole_story_in_a_real_browser() -> TestResult {
         return Ok(());
     };
     let app = spawn_app().await;
-    let outcome = drive(&browser.client, &app.address, &browser.shots).await;
+    let outcome = drive(&browser.client, &app.address, &browser.shots, Api::Xhr).await;
     browser.close().await;
     outcome
 }
 
-async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
+/// The same tour with "Send with: fetch()" chosen right after the page's
+/// first read: every claim holds for fetch() as for XMLHttpRequest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_story_holds_when_fetch_sends_the_requests() -> TestResult {
+    let Some(browser) = Browser::start_or_skip("page-fetch").await? else {
+        return Ok(());
+    };
+    let app = spawn_app().await;
+    let outcome = drive(&browser.client, &app.address, &browser.shots, Api::Fetch).await;
+    browser.close().await;
+    outcome
+}
+
+/// Which API the tour's panels send with.
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    Xhr,
+    Fetch,
+}
+
+async fn drive(client: &Client, address: &str, shots: &Path, api: Api) -> TestResult {
     // Load: the page asks for the session right away.
     client.goto(&format!("{address}/")).await?;
     wait_for(
@@ -411,6 +431,23 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         );
     }
     no_sideways_scroll(client, "the page load").await?;
+    if api == Api::Fetch {
+        client
+            .find(Locator::Css("input[name='api'][value='fetch']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(
+            client,
+            "fetch() chosen",
+            "document.documentElement.dataset.api === 'fetch'",
+        )
+        .await?;
+    }
+    let shot = |name: &str| match api {
+        Api::Xhr => name.to_owned(),
+        Api::Fetch => format!("fetch-{name}"),
+    };
 
     // Where the session lives, and which instance answered.
     let instance = address.trim_start_matches("http://");
@@ -626,8 +663,8 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     // who am I, and fail with a wrong password (nothing changes).
     crate::browser_login::log_in_in_the_tour(client).await?;
 
-    screenshot(client, shots, "page-1280.png", 1280).await?;
-    screenshot(client, shots, "page-360.png", 360).await?;
+    screenshot(client, shots, &shot("page-1280.png"), 1280).await?;
+    screenshot(client, shots, &shot("page-360.png"), 360).await?;
     client.set_window_size(1280, 2000).await?;
 
     // Regenerate: a new id, the same data.
@@ -746,8 +783,8 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
     )
     .await?;
     assert_ne!(background, "rgb(246, 247, 249)", "the dark theme applies");
-    screenshot(client, shots, "page-dark-1280.png", 1280).await?;
-    screenshot(client, shots, "page-dark-360.png", 360).await?;
+    screenshot(client, shots, &shot("page-dark-1280.png"), 1280).await?;
+    screenshot(client, shots, &shot("page-dark-360.png"), 360).await?;
 
     let errors = console_errors(client).await?;
     // The expected refusals: the 403 of "Send without CSRF token", the
@@ -762,6 +799,22 @@ async fn drive(client: &Client, address: &str, shots: &Path) -> TestResult {
         .filter(|message| !message.contains("/me") || !message.contains("401"))
         .collect();
     assert!(unexpected.is_empty(), "console errors: {unexpected:#?}");
+
+    // Every request after the choice went out with the chosen API (the
+    // log names it on each line; the first read, before it, used XHR).
+    if api == Api::Fetch {
+        let apis = eval(
+            client,
+            "return Array.from(document.querySelectorAll('#log > li')).map(li => li.textContent.includes('fetch()'));",
+        )
+        .await?;
+        let apis: Vec<bool> = serde_json::from_value(apis)?;
+        assert!(apis.len() > 20, "{apis:?}");
+        assert!(
+            apis.iter().filter(|fetch| !**fetch).count() <= 1,
+            "requests not sent with fetch(): {apis:?}"
+        );
+    }
 
     // Every step above that explained a session exchange had its claims
     // held against what Chromium sent and received (claims.rs).
