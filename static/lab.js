@@ -6,7 +6,7 @@
  * then asking what it finds; what each step did is said by
  * plant-explain.js from the reply.
  */
-import { explainPlant, explainPlanted } from './plant-explain.js';
+import { explainPlant, explainPlanted, probeFor } from './plant-explain.js';
 
 const main = document.getElementById('main');
 const button = document.getElementById('attack');
@@ -16,11 +16,46 @@ const plantedButton = document.getElementById('planted');
 const plantResult = document.getElementById('plant-result');
 const plantedResult = document.getElementById('planted-result');
 
+/** Where this tab keeps a probe it made, so that a reload keeps it. */
+const KEPT_PROBE = 'lab-probe';
+
 /**
- * The probe the two fixation steps share: the one the learner's page
- * opened this page with, or, opened by hand, a fresh one.
+ * The probe the two fixation steps share: the one the URL names, or,
+ * opened without one, the one this tab made, kept across reloads.
  */
-const probe = main.dataset.probe || freshProbe();
+const probe = chooseProbe();
+document.querySelectorAll('.probe-name').forEach(function (el) { el.textContent = probe; });
+
+/** @returns {string} the probe, kept in sessionStorage when made here */
+function chooseProbe() {
+  let kept = null;
+  try { kept = sessionStorage.getItem(KEPT_PROBE); } catch (e) { /* storage off: setItem fails too */ }
+  const chosen = probeFor(main.dataset.probe || '', kept, freshProbe);
+  if (chosen.made) {
+    try {
+      sessionStorage.setItem(KEPT_PROBE, chosen.probe);
+    } catch (e) {
+      // Storage off: a reload makes another probe, so the page does not say it keeps this one.
+      document.querySelectorAll('.probe-kept').forEach(function (el) { el.remove(); });
+    }
+  }
+  return chosen.probe;
+}
+
+/**
+ * Shows sentences in a result box: the first, the key fact, on its own
+ * line in bold, each of the others on a line of its own.
+ * @param {HTMLElement} box
+ * @param {string[]} sentences
+ */
+function show(box, sentences) {
+  box.replaceChildren.apply(box, sentences.map(function (sentence, i) {
+    const p = document.createElement('p');
+    if (i === 0) p.className = 'key';
+    p.textContent = sentence;
+    return p;
+  }));
+}
 
 /** @returns {string} a new probe: 'plant-' and 16 random hex digits */
 function freshProbe() {
@@ -66,28 +101,31 @@ function step(method, path) {
 
 /** Step 1: asks the lab to plant a session id for this host. */
 function plant() {
-  plantResult.textContent = 'Planting…';
+  show(plantResult, ['Planting…']);
+  delete plantResult.dataset.status;
   step('POST', '/lab/plant').then(function (reply) {
-    plantResult.textContent = explainPlant({
+    show(plantResult, explainPlant({
       status: reply.status,
       body: reply.body,
       echo: reply.echo,
       pageHost: location.hostname,
       mainOrigins: (main.dataset.mainOrigins || '').split(' ').filter(Boolean)
-    }).join(' ');
+    }));
     plantResult.dataset.status = String(reply.status);
   });
 }
 
 /** Step 2: asks what the planted id finds now. */
 function lookUp() {
-  plantedResult.textContent = 'Looking the planted id up…';
+  show(plantedResult, ['Looking the planted id up…']);
+  delete plantedResult.dataset.status;
   step('GET', '/lab/planted').then(function (reply) {
-    plantedResult.textContent = explainPlanted({
+    show(plantedResult, explainPlanted({
       status: reply.status,
       body: reply.body,
-      fixationDefence: main.dataset.fixationDefence !== 'false'
-    }).join(' ');
+      fixationDefence: main.dataset.fixationDefence !== 'false',
+      probe: probe
+    }));
     plantedResult.dataset.status = String(reply.status);
   });
 }

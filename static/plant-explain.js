@@ -20,7 +20,22 @@ function partsOf(origin) {
 }
 
 /**
- * The sentences about a plant.
+ * The probe the two fixation steps share: the URL's (the learner's page
+ * opened the lab with it), else the one this tab kept (a reload keeps
+ * it), else a fresh one, which the caller then keeps.
+ * @param {string} fromUrl - the page's data-probe ('' when none)
+ * @param {string|null} kept - the tab's sessionStorage value, if any
+ * @param {function(): string} fresh - makes a new probe
+ * @returns {{probe: string, made: boolean}} made: true when fresh
+ */
+export function probeFor(fromUrl, kept, fresh) {
+  if (fromUrl) return { probe: fromUrl, made: false };
+  if (typeof kept === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(kept)) return { probe: kept, made: false };
+  return { probe: fresh(), made: true };
+}
+
+/**
+ * The sentences about a plant, the key fact first, one fact each.
  * @param {Object} p
  * @param {number} p.status - the reply's status; 0 when nothing came back
  * @param {Object|null} p.body - the reply's JSON
@@ -31,7 +46,7 @@ function partsOf(origin) {
  */
 export function explainPlant(p) {
   if (p.status === 0) {
-    return ['The request got no reply (the lab is not reachable): nothing was planted.'];
+    return ['No reply: the lab is not reachable, nothing was planted.'];
   }
   if (p.status !== 200 || !p.body || typeof p.body.planted_fingerprint !== 'string') {
     const code = p.body && p.body.error ? ' ' + p.body.error.code : '';
@@ -45,24 +60,27 @@ export function explainPlant(p) {
   const attributes = cookie.split(';').slice(1).map(function (a) { return a.trim().toLowerCase(); });
   const hasDomain = attributes.some(function (a) { return a.indexOf('domain=') === 0; });
   const lasting = attributes.some(function (a) { return a.indexOf('max-age=') === 0 || a.indexOf('expires=') === 0; });
-  const sentences = [
-    'The lab created a new session in the store both listeners share, as an attacker who visited the site ' +
-      'would hold one, and kept its id (fingerprint ' + fingerprint + '). Its reply set the cookie ' + cookie + '.'
-  ];
-  if (hasDomain) {
-    sentences.push('The cookie names a Domain, so it belongs to that domain and its subdomains, on every port.');
-    return sentences;
-  }
   const host = p.pageHost.toLowerCase();
-  sentences.push('It has no Domain attribute, so it belongs to the host ' + host + ' alone, on every port: ' +
-    'cookies ignore ports.' + (lasting ? '' : ' It has no Max-Age or Expires: the browser drops it when it closes.'));
+  const made = 'The lab keeps a copy of the id, as the attacker would: the session is in the store both ' +
+    'listeners share.';
+  const set = 'Its reply set the cookie ' + cookie + '.';
+  if (hasDomain) {
+    return ['Planted: the reply set session_id to a new session\'s id (fingerprint ' + fingerprint + ').', made, set,
+      'The cookie names a Domain, so it belongs to that domain and its subdomains, on every port.'];
+  }
+  const sentences = ['Planted: the reply set session_id for the host ' + host + ' to a new session\'s id ' +
+    '(fingerprint ' + fingerprint + ').'];
   const main = p.mainOrigins.map(partsOf).filter(Boolean);
-  if (main.length === 0) return sentences;
-  const port = main[0].port;
-  const sameHost = 'http://' + host + ':' + port;
-  sentences.push('The learner\'s page at ' + sameHost + ' is on the same host: its requests now carry this id ' +
-    '(it replaced any session_id the browser held for ' + host + '). Log in there, then ask what the planted id ' +
-    'finds.');
+  const sameHost = main.length ? 'http://' + host + ':' + main[0].port : null;
+  if (sameHost) {
+    sentences.push('The learner\'s page at ' + sameHost + ' is on the same host: its requests now carry this id. ' +
+      'Next: log in there, then press What does the planted id find?');
+  }
+  sentences.push(made, set);
+  sentences.push('It has no Domain attribute, so it belongs to the host ' + host + ' alone, on every port: ' +
+    'cookies ignore ports. It replaced any session_id the browser held for ' + host + '.');
+  if (!lasting) sentences.push('It has no Max-Age or Expires: the browser drops it when it closes.');
+  if (!sameHost) return sentences;
   const elsewhere = main.filter(function (o) { return o.host !== host; })
     .map(function (o) { return 'http://' + o.host + ':' + o.port; });
   if (elsewhere.length) {
@@ -73,15 +91,16 @@ export function explainPlant(p) {
 }
 
 /**
- * The sentences about a look-up of the planted id.
+ * The sentences about a look-up of the planted id, the key fact first.
  * @param {Object} p
  * @param {number} p.status - the reply's status; 0 when nothing came back
  * @param {Object|null} p.body - the reply's JSON
  * @param {boolean} p.fixationDefence - false when the server runs with --unsafe-keep-id-on-login
+ * @param {string} p.probe - the probe the look-up was sent under
  * @returns {string[]}
  */
 export function explainPlanted(p) {
-  if (p.status === 0) return ['The request got no reply (the lab is not reachable).'];
+  if (p.status === 0) return ['No reply: the lab is not reachable.'];
   if (p.status !== 200 || !p.body || !p.body.session) {
     const code = p.body && p.body.error ? ' ' + p.body.error.code : '';
     return ['The look-up failed: HTTP ' + p.status + code + '.'];
@@ -89,21 +108,22 @@ export function explainPlanted(p) {
   const fingerprint = p.body.planted_fingerprint;
   const session = p.body.session;
   if (typeof fingerprint !== 'string') {
-    return ['Nothing is planted under this probe: plant a session id first. (The lab remembers a planted id ' +
-      'for 10 minutes, and at most 1,000 of them.)'];
+    return ['Nothing is planted under the probe ' + p.probe + '.',
+      'Press Plant a session id first. The lab forgets a planted id after 10 minutes, and keeps at most 1,000.'];
   }
-  const which = 'The planted id (fingerprint ' + fingerprint + ')';
+  const which = 'the planted id (fingerprint ' + fingerprint + ')';
   if (!session.active) {
-    return [which + ' finds no session any more: the session it named was given a new id or deleted. ' +
-      'A login gives the session a new id and deletes the old one (Regenerate does too; Clear, Log out and ' +
-      'expiry delete the session), so the copy the attacker kept opens nothing.'];
+    return ['Nothing: ' + which + ' finds no session any more.',
+      'The copy the attacker kept opens nothing: the session it named was given a new id or deleted.',
+      'A login gives the session a new id and deletes the old one. Regenerate does too; Clear, Log out and ' +
+        'expiry delete the session.'];
   }
   if (!session.user) {
-    return [which + ' still names a live session, and no one has logged in on it. Log in on the learner\'s ' +
-      'page (on the same host it sends this id), then ask again.'];
+    return ['Not yet: ' + which + ' still names a live session, and no one has logged in on it.',
+      'Log in on the learner\'s page (on the same host it sends this id), then ask again.'];
   }
-  const sentences = [which + ' names a session logged in as ' + session.user + ': the attacker, who kept a ' +
-    'copy of the id, now is ' + session.user + ' to the server. Session fixation worked.'];
+  const sentences = ['Session fixation worked: ' + which + ' names a session logged in as ' + session.user + '.',
+    'The attacker, who kept a copy of the id, now is ' + session.user + ' to the server.'];
   if (!p.fixationDefence) {
     sentences.push('This server runs with --unsafe-keep-id-on-login, so the login kept the session\'s id. ' +
       'Without that flag, a login gives the session a new id and this one finds nothing.');

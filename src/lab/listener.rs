@@ -114,10 +114,45 @@ pub fn app(
         })
 }
 
+/// What the lab page's URL held, which decides what the page offers
+/// first and how it says why it was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opened {
+    /// A valid probe and a target this lab takes: the attacker's demo.
+    Attack,
+    /// A valid probe and no target: the fixation steps.
+    Fixation,
+    /// A valid probe and a target this lab does not take.
+    TargetRefused,
+    /// A `probe` that is not a valid probe.
+    BadProbe,
+    /// A target and no probe.
+    TargetWithoutProbe,
+    /// Neither: opened by hand or by a link without a query.
+    Bare,
+}
+
+impl Opened {
+    /// From the probe and the target the page took, and whether the URL
+    /// named either at all.
+    fn of(probe: bool, probe_named: bool, target: bool, target_named: bool) -> Self {
+        match (probe, target) {
+            (true, true) => Self::Attack,
+            (true, false) if target_named => Self::TargetRefused,
+            (true, false) => Self::Fixation,
+            (false, _) if probe_named => Self::BadProbe,
+            (false, _) if target_named => Self::TargetWithoutProbe,
+            (false, _) => Self::Bare,
+        }
+    }
+}
+
 /// `templates/lab.html`.
 #[derive(Template)]
 #[template(path = "lab.html")]
 struct LabPage<'a> {
+    /// What the URL held.
+    opened: Opened,
     /// This listener's origin, as the browser named it.
     origin: &'a str,
     /// The probe to send with, when the learner's page opened this one.
@@ -152,7 +187,14 @@ async fn page(State(lab): State<Lab>, request: Request) -> Result<Response, AppE
         entry.target_accepted = Some(target.is_some());
         lab.ledger.record(probe, entry);
     }
+    let opened = Opened::of(
+        probe.is_some(),
+        query_value(query, "probe").is_some(),
+        target.is_some(),
+        query_value(query, "target").is_some(),
+    );
     let mut response = render_html(&LabPage {
+        opened,
         origin: &origin,
         probe: probe.unwrap_or_default(),
         target: target.unwrap_or_default(),

@@ -170,5 +170,47 @@ async fn drive(client: &Client, lab: &Lab) -> TestResult {
         learner["session"]["id_fingerprint"],
         login["session"]["id_fingerprint"]
     );
+
+    // Opened with no probe in its URL, the page makes one for the tab and
+    // keeps it when the tab reloads: the look-up after the reload finds the
+    // plant made before it.
+    client.goto(&format!("{}/", lab.lab)).await?;
+    let said = press(client, "plant", "plant-result").await?;
+    println!("plant with the tab's own probe: {said}");
+    let planted = fingerprint_in(&said);
+    assert!(planted.is_some(), "{said}");
+    let probe_shown =
+        "return document.querySelector('#plant-title ~ .hint .probe-name').textContent;";
+    let before = eval(client, probe_shown).await?;
+    assert!(
+        before
+            .as_str()
+            .is_some_and(|probe| probe.starts_with("plant-")),
+        "{before}"
+    );
+    client.refresh().await?;
+    wait_for(
+        client,
+        "the reloaded page's probe",
+        "document.querySelector('.probe-name').textContent.startsWith('plant-')",
+    )
+    .await?;
+    assert_eq!(
+        eval(client, probe_shown).await?,
+        before,
+        "the reload kept the probe"
+    );
+    let said = press(client, "planted", "planted-result").await?;
+    println!("look-up after a reload: {said}");
+    assert!(said.starts_with("Not yet: the planted id"), "{said}");
+    assert_eq!(fingerprint_in(&said), planted, "{said}");
     Ok(())
+}
+
+/// The 8 hex digits after "fingerprint " in a sentence.
+fn fingerprint_in(said: &str) -> Option<String> {
+    let (_, rest) = said.split_once("fingerprint ")?;
+    let fingerprint: String = rest.chars().take(8).collect();
+    (fingerprint.len() == 8 && fingerprint.chars().all(|c| c.is_ascii_hexdigit()))
+        .then_some(fingerprint)
 }

@@ -284,6 +284,99 @@ async fn the_lab_page_sets_its_two_cookies_and_takes_only_main_targets() {
     );
 }
 
+/// The lab page's "why was I opened" sentence, its tags dropped and its
+/// white space folded, and where its two sections' headings sit.
+async fn lab_page_as(lab: &Lab, query: &str) -> (String, usize, usize) {
+    let page = Reply::read(
+        bare_client()
+            .get(format!("{}/{query}", lab.lab))
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    let html = page.text.replace("&#x27;", "'");
+    let start = html.find("<p id=\"opened\"").unwrap_or(0);
+    let end = html[start..]
+        .find("</p>")
+        .map_or(html.len(), |end| start + end);
+    let mut said = String::new();
+    let mut in_tag = false;
+    for c in html[start..end].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => said.push(c),
+            _ => {}
+        }
+    }
+    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    let attack = html.find("id=\"attack-title\"").unwrap_or(usize::MAX);
+    let plant = html.find("id=\"plant-title\"").unwrap_or(usize::MAX);
+    (said, attack, plant)
+}
+
+#[tokio::test]
+async fn the_lab_page_says_what_its_url_holds_and_puts_that_section_first() {
+    let lab = spawn_with_lab().await;
+
+    // Opened by panel 5's "Try session fixation": a probe, no target.
+    let (said, attack, plant) = lab_page_as(&lab, "?probe=probe-fixation-1").await;
+    assert!(
+        said.starts_with(
+            "Opened for session fixation (probe probe-fixation-1): press Plant a session id below"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("without a probe"), "{said}");
+    assert!(plant < attack, "the fixation steps come first");
+
+    // Opened by panel 10 with a target: the attacker's section first.
+    let (said, attack, plant) = lab_page_as(
+        &lab,
+        &format!("?probe=probe-attack-1&target={}", lab.main_origin),
+    )
+    .await;
+    assert!(
+        said.contains(&format!(
+            "names probe probe-attack-1 and the target {}",
+            lab.main_origin
+        )),
+        "{said}"
+    );
+    assert!(attack < plant, "the attacker's section comes first");
+
+    // A target this lab does not take: no attack, and it says why.
+    let (said, attack, plant) =
+        lab_page_as(&lab, "?probe=probe-refused-1&target=http://evil.example").await;
+    assert!(
+        said.contains("a target that is not one of the learner's page's origins"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("evil.example"),
+        "the refused target is not echoed"
+    );
+    assert!(plant < attack);
+
+    // No probe, a bad probe, a target alone: each said as such.
+    let (said, ..) = lab_page_as(&lab, "").await;
+    assert!(
+        said.starts_with("This page's URL names no probe and no target."),
+        "{said}"
+    );
+    let (said, ..) = lab_page_as(&lab, "?probe=bad").await;
+    assert!(
+        said.starts_with("The probe in this page's URL is not one the lab takes"),
+        "{said}"
+    );
+    let (said, ..) = lab_page_as(&lab, &format!("?target={}", lab.main_origin)).await;
+    assert!(
+        said.starts_with("This page's URL names a target but no probe"),
+        "{said}"
+    );
+}
+
 #[tokio::test]
 async fn the_ledger_keeps_preflight_and_request_in_order_names_not_values() {
     let lab = spawn_with_lab().await;
