@@ -28,6 +28,14 @@ const targets = labTargets(
  * @type {{origin: string, probe: string, item: HTMLLIElement, planted: Object, here: (string|null)}|null}
  */
 let waiting = null;
+/** The newest fixation run's item: an older run stops when a newer one starts. */
+let newest = null;
+
+/** The states of a run that has said its last word. */
+const FINISHED = ['failed', 'worked', 'missed', 'other', 'unknown', 'not-loaded', 'not-seen'];
+
+/** What an older run says once a newer one replaced it. */
+const REPLACED = 'A newer run (above) replaced this one: its plant set the cookie your login will carry, so log in to finish that run instead.';
 
 /**
  * The login form: sends the credentials (with the probe of a fixation run
@@ -90,11 +98,18 @@ export function tryFixation(target) {
   if (!origin) return;
   const probe = freshProbe();
   window.open(origin + '/?probe=' + probe, '_blank', 'noopener');
+  const older = newest;
   const item = renderFixationOpened(target, probe, fixationProgress(origin, [], 0, WATCH_LIMITS).text);
+  newest = item;
+  if (older && FINISHED.indexOf(older.dataset.state) < 0) {
+    renderFixationStep(older, 'Replaced', REPLACED, { state: 'replaced' });
+  }
+  if (waiting && waiting.item === older) waiting = null;
   const started = Date.now();
   /** Looks at the ledger once a second until the plant is in. */
   function watch() {
     readLedger(probe, function (requests) {
+      if (newest !== item) return;
       const now = fixationProgress(origin, requests, Date.now() - started, WATCH_LIMITS);
       renderFixationText(item, now.text, now.state);
       if (now.state === 'planted') {
@@ -116,6 +131,7 @@ export function tryFixation(target) {
 function afterPlant(origin, probe, item) {
   askLab(origin, probe, function (labReply) {
     const planted = plantedOf(labReply);
+    if (newest !== item) return;
     request({ method: 'GET', url: '/get-session-data' }, function (x) {
       const said = explainPlanted({ origin: origin, pageHost: location.hostname, planted: planted, x: x });
       explain(said);
