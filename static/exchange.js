@@ -41,7 +41,11 @@ let csrfToken = el.csrfMeta ? el.csrfMeta.content : '';
 function loadState() {
   try {
     const kept = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
-    if (kept && Array.isArray(kept.log) && Array.isArray(kept.explanations)) return kept;
+    if (kept && Array.isArray(kept.log) && Array.isArray(kept.explanations)) {
+      // A log kept by an earlier version of the page may hold a password.
+      kept.log.forEach(function (entry) { if (entry) entry.requestBody = maskPassword(entry.requestBody); });
+      return kept;
+    }
   } catch (err) {
     // Storage off or the kept text broken: start afresh.
   }

@@ -205,3 +205,18 @@ function ledgerSentence(requests) {
   }
   return parts.length ? 'The ledger under this run\'s probe shows ' + parts.join(', and ') + '.' : '';
 }
+
+/** The states of a run that has said its last word. */
+const FINISHED = ['failed', 'worked', 'missed', 'other', 'unknown', 'not-loaded', 'not-seen', 'replaced'];
+
+/**
+ * What an older run says once a newer one started: the newer run's plant
+ * is the one the cookie will carry, so the older run will never see its
+ * login. Nothing for a run that already finished.
+ * @param {string} state - the older run's state
+ * @returns {string|null}
+ */
+export function replacedRun(state) {
+  return FINISHED.indexOf(state) >= 0 ? null
+    : 'A newer run (above) replaced this one: it stopped watching, and your next login finishes the newer run, not this one.';
+}

@@ -7,7 +7,7 @@
  */
 
 import { currentToken, explain, request } from './exchange.js';
-import { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf } from './fixation-explain.js';
+import { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf, replacedRun } from './fixation-explain.js';
 import { labTargets } from './lab-explain.js';
 import { explainLogin, explainLogout, explainMe, loginSummary } from './login-explain.js';
 import {
@@ -31,11 +31,6 @@ let waiting = null;
 /** The newest fixation run's item: an older run stops when a newer one starts. */
 let newest = null;
 
-/** The states of a run that has said its last word. */
-const FINISHED = ['failed', 'worked', 'missed', 'other', 'unknown', 'not-loaded', 'not-seen'];
-
-/** What an older run says once a newer one replaced it. */
-const REPLACED = 'A newer run (above) replaced this one: its plant set the cookie your login will carry, so log in to finish that run instead.';
 
 /**
  * The login form: sends the credentials (with the probe of a fixation run
@@ -101,9 +96,8 @@ export function tryFixation(target) {
   const older = newest;
   const item = renderFixationOpened(target, probe, fixationProgress(origin, [], 0, WATCH_LIMITS).text);
   newest = item;
-  if (older && FINISHED.indexOf(older.dataset.state) < 0) {
-    renderFixationStep(older, 'Replaced', REPLACED, { state: 'replaced' });
-  }
+  const replaced = older ? replacedRun(older.dataset.state) : null;
+  if (replaced) renderFixationStep(older, 'Replaced', replaced, { state: 'replaced' });
   if (waiting && waiting.item === older) waiting = null;
   const started = Date.now();
   /** Looks at the ledger once a second until the plant is in. */

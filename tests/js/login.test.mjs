@@ -11,7 +11,7 @@ import { importStatic } from './static-module.mjs';
 const {
   explainLogin, explainLogout, explainMe, loginSummary, loginClaimsOf, describeWho, describeWhoAfterMe, sessionAfterMe
 } = await importStatic('login-explain.js');
-const { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf, plantEntry } = await importStatic('fixation-explain.js');
+const { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf, plantEntry, replacedRun } = await importStatic('fixation-explain.js');
 const { cookieLifetime, explainExchange } = await importStatic('explain.js');
 const { describeAbsoluteCountdown, describeCountdown } = await importStatic('explain-panels.js');
 
@@ -394,4 +394,11 @@ test('a new id at login is said to stop fixation, not a same-host server that re
   assert.match(failed.text, /Session fixation failed\. A server on another port of this host still receives your new cookie/);
   const otherHost = explainFixationOutcome(outcome({ origin: 'http://localhost:3001' }));
   assert.doesNotMatch(otherHost.text, /another port of this host/);
+});
+
+test('a second fixation run marks the first one replaced, unless it had finished', () => {
+  assert.match(replacedRun('planted'), /A newer run \(above\) replaced this one/);
+  assert.match(replacedRun('watching'), /stopped watching/);
+  assert.equal(replacedRun('failed'), null);
+  assert.equal(replacedRun('replaced'), null);
 });
