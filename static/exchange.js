@@ -7,10 +7,12 @@
  */
 
 import { cookieLifetime } from './explain.js';
+import { maskPassword } from './format.js';
+import { describeWhoAfterMe, sessionAfterMe } from './login-explain.js';
 import { renderWho } from './login-view.js';
 import { send } from './transport.js';
 import {
-  el, renderApi, renderCookies, renderCountdown, renderExplanation, renderLogEntry, renderSession, renderStore, trimList
+  el, renderApi, renderCookies, renderCountdown, renderExplanation, renderKnownExpiry, renderLogEntry, renderSession, renderStore, trimList
 } from './view.js';
 
 const MAX_LOG_ENTRIES = 50;
@@ -39,7 +41,11 @@ let csrfToken = el.csrfMeta ? el.csrfMeta.content : '';
 function loadState() {
   try {
     const kept = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
-    if (kept && Array.isArray(kept.log) && Array.isArray(kept.explanations)) return kept;
+    if (kept && Array.isArray(kept.log) && Array.isArray(kept.explanations)) {
+      // A log kept by an earlier version of the page may hold a password.
+      kept.log.forEach(function (entry) { if (entry) entry.requestBody = maskPassword(entry.requestBody); });
+      return kept;
+    }
   } catch (err) {
     // Storage off or the kept text broken: start afresh.
   }
@@ -57,7 +63,7 @@ function saveState() {
 
 /**
  * The log's record of an exchange: the token cut to its first characters,
- * a long body cut, cookie names only.
+ * a password masked, a long body cut, cookie names only.
  * @param {import('./transport.js').Sent} x
  * @returns {Object} what view.js `renderLogEntry` draws
  */
@@ -76,7 +82,7 @@ function logEntryOf(x) {
     status: x.status,
     ms: x.ms,
     headersSet: headersSet,
-    requestBody: x.requestBody,
+    requestBody: maskPassword(x.requestBody),
     received: x.body && Array.isArray(x.body.cookies_received) ? x.body.cookies_received : null,
     setCookie: x.setCookie,
     servedBy: x.servedBy,
@@ -148,7 +154,33 @@ function keepWhatTheReplySays(x) {
     renderSession(body);
     renderCountdown(state.lastSession, Date.now());
     renderWho(state.lastSession);
+  } else if (x.url.split('?')[0] === '/me') {
+    keepWhatMeSays(x);
   }
+}
+
+/**
+ * GET /me counts as activity: its reply's expiry becomes the one the page
+ * counts down to, when it is about the login the page knew. The status
+ * line says what /me answered (a 401 ends "Logged in as …").
+ * @param {import('./transport.js').Sent} x
+ */
+function keepWhatMeSays(x) {
+  const after = sessionAfterMe(state.lastSession, x);
+  if (after) {
+    state.lastSession = after;
+    renderKnownExpiry(after);
+    renderCountdown(state.lastSession, Date.now());
+  }
+  const body = x.body;
+  if (x.status === 401 && body && Array.isArray(body.cookies_received) && body.cookies_received.indexOf('session_id') < 0) {
+    // No session cookie went out: the server knows no session for it.
+    setToken('');
+    state.lastSession = { active: false };
+    renderCountdown(state.lastSession, Date.now());
+  }
+  const who = describeWhoAfterMe(x);
+  if (who) renderWho(state.lastSession, who);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { clock, formatTime, shorten } from './format.js';
-import { said } from './explain.js';
+import { isCapped, said } from './explain.js';
 
 /** What the theme cookie is for, said once the toggle has stored it. */
 const THEME_NOTE = 'The server reads theme when it renders the page (data-theme on <html>), so a reload shows this theme from the first paint.';
@@ -283,10 +283,16 @@ export function describeCountdown(session, now) {
   // Every save caps the idle expiry at the absolute limit: once it is
   // capped, a request no longer moves it.
   const capped = due >= Date.parse(session.absolute_expires_at);
+  if (left <= 0 && capped) {
+    return {
+      seconds: 0,
+      text: 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', was the absolute limit, and it has passed: the server ended this session however active it was. The next request will show it.'
+    };
+  }
   if (left <= 0) {
     return {
       seconds: 0,
-      text: 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request since: the server no longer has this session. The next request will show it.'
+      text: 'The expiry the server last reported, ' + formatTime(session.expires_at) + ', has passed with no request from this page since: the server no longer has this session. The next request will show it.'
     };
   }
   return {
@@ -295,6 +301,17 @@ export function describeCountdown(session, now) {
       ? 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + '), at the absolute limit: a request no longer moves it.'
       : 'Expires in ' + clock(left) + ' (at ' + formatTime(session.expires_at) + ') unless a request comes first.'
   };
+}
+
+/**
+ * The session summary's Expires row: "unless used again" only while a
+ * request can still move the expiry, not once it is the absolute limit.
+ * @param {Object} session - a live `session` member
+ * @returns {string}
+ */
+export function describeExpiryRow(session) {
+  return formatTime(session.expires_at) +
+    (isCapped(session) ? ', the absolute limit: a request no longer moves it' : ' unless used again');
 }
 
 /**

@@ -70,10 +70,18 @@ const SESSION_COOKIE = 'session_id';
  * @property {number|null} pageViews - (checked)
  * @property {string|null} user - who is logged in on the reply's live session
  * @property {number|null} keys - (checked) how many keys the session's data holds
- * @property {{createdAt: string, expiresAt: string, idleTimeout: number}|null} seenBefore -
- *   the live session the page saw last, before this request
+ * @property {string|null} fingerprint - the live session's id_fingerprint
+ * @property {boolean|null} capped - the live session's expiry is its
+ *   absolute limit (expires_at equals absolute_expires_at): a request no
+ *   longer moves it (null: no live session)
+ * @property {{createdAt: string, expiresAt: string, idleTimeout: number,
+ *   absoluteExpiresAt: (string|null), fingerprint: (string|null), capped: boolean}|null} seenBefore -
+ *   the live session the page saw last, before this request; capped: its
+ *   expiry was its absolute limit
  * @property {boolean|null} sameSession - the reply's session is the one seen
  *   before (null: no live session on one side)
+ * @property {boolean|null} sameId - the reply's session has the id
+ *   fingerprint of the one seen before (null: no fingerprint on one side)
  * @property {boolean|null} expiryMoved - the same session's expiry is not the one seen before
  * @property {string|null} expiredAt - the expiry seen before, which had
  *   passed when this reply came: the page's countdown had reached zero
@@ -150,14 +158,37 @@ export function claimsOf(x) {
     pageViews: live ? live.page_views : null,
     user: live && typeof live.user === 'string' ? live.user : null,
     keys: session ? keyCount(body.data) : null,
-    seenBefore: before ? { createdAt: before.created_at, expiresAt: before.expires_at, idleTimeout: before.idle_timeout_seconds } : null,
+    capped: live ? isCapped(live) : null,
+    fingerprint: live && typeof live.id_fingerprint === 'string' ? live.id_fingerprint : null,
+    seenBefore: before ? {
+      createdAt: before.created_at,
+      expiresAt: before.expires_at,
+      idleTimeout: before.idle_timeout_seconds,
+      absoluteExpiresAt: before.absolute_expires_at || null,
+      fingerprint: typeof before.id_fingerprint === 'string' ? before.id_fingerprint : null,
+      capped: isCapped(before)
+    } : null,
     sameSession: same,
+    sameId: live && before && typeof live.id_fingerprint === 'string' && typeof before.id_fingerprint === 'string'
+      ? live.id_fingerprint === before.id_fingerprint : null,
     expiryMoved: same ? before.expires_at !== live.expires_at : null,
     expiredAt: before && !isNaN(due) && x.at && x.at >= due ? before.expires_at : null,
     newSession: newSession,
     idChanged: cookieSet ? newSession || (path === '/regenerate-session' && Boolean(live)) : null,
     changes: update && session ? changesOf(parseJson(x.requestBody), body.data) : null
   };
+}
+
+/**
+ * Whether a session's expiry is its absolute limit: every save caps the
+ * idle expiry there, and once it is, a request no longer moves it.
+ * @param {{expires_at: string, absolute_expires_at: (string|undefined)}} session
+ * @returns {boolean}
+ */
+export function isCapped(session) {
+  const due = Date.parse(session.expires_at);
+  const end = Date.parse(session.absolute_expires_at);
+  return !isNaN(due) && !isNaN(end) && due >= end;
 }
 
 /**
@@ -248,16 +279,19 @@ export function explainPageLoad(kept, x, lifetime) {
   }
   // A page view is a write, and every write sends the cookie.
   c.pageSetCookie = 'set';
-  c.pageLifetime = lifetime || null;
+  // What the cookie was is known of the session this tab saw, not of
+  // another one its browser sends now (a replaced cookie, or a new session).
+  c.pageLifetime = c.sameId === true ? lifetime || null : null;
   return withClaims(pageLoadSaid(c), c);
 }
 
 /** explainPageLoad for a live session, from its claims. */
 function pageLoadSaid(c) {
   const lines = ['The page loaded and its script asked for the session.', cookieSentence(c)];
-  if (c.sameSession === false) {
-    lines.push('This is not the session this tab saw before (that one was created at ' + formatTime(c.seenBefore.createdAt) +
-      '): the server no longer had it. This one was created at ' + formatTime(c.createdAt) + '.');
+  if (c.sameId === false || c.sameSession === false) {
+    lines.push('Your browser sent a different session id than before the reload' + fingerprints(c) +
+      ': the cookie was replaced, or the old session expired. This session was created at ' + formatTime(c.createdAt) +
+      (c.sameSession === false ? ', the one this tab saw before at ' + formatTime(c.seenBefore.createdAt) : '') + '.');
   } else if (c.sameSession) {
     lines.push('It is the same session this tab saw before the reload (created at ' + formatTime(c.createdAt) + ').');
   }
@@ -267,10 +301,18 @@ function pageLoadSaid(c) {
   lines.push(c.pageViews === 1 && !c.seenBefore
     ? 'A page view is a write: the page\'s own response (GET /) carried Set-Cookie with the session\'s id, and the session expires at ' +
       formatTime(c.expiresAt) + ' (the idle timeout, ' + c.idleTimeout + ' s, after the load) unless a request comes first.'
-    : 'A page view is a write, so it moved the expiry to ' + formatTime(c.expiresAt) + ' (the idle timeout, ' +
-      c.idleTimeout + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie ' + pageRenewal(c) + '.');
+    : c.capped
+      ? 'A page view is a write, but the expiry stays at the absolute limit, ' + formatTime(c.expiresAt) +
+        ': a request no longer moves it. The page\'s own response (GET /) carried Set-Cookie ' + pageRenewal(c) + '.'
+      : 'A page view is a write, so it moved the expiry to ' + formatTime(c.expiresAt) + ' (the idle timeout, ' +
+        c.idleTimeout + ' s, after the load), and the page\'s own response (GET /) carried Set-Cookie ' + pageRenewal(c) + '.');
   return said(lines, 'Network → the page request (/) → Response Headers → Set-Cookie; then get-session-data → Request Headers → Cookie.',
     sessionSent(c) === false);
+}
+
+/** " (id fingerprint A then, B now)", or nothing when either is unknown. */
+function fingerprints(c) {
+  return c.sameId === null ? '' : ' (id fingerprint ' + c.seenBefore.fingerprint + ' then, ' + c.fingerprint + ' now)';
 }
 
 /**
@@ -348,7 +390,9 @@ function explainEmptyRead(c, tip) {
   let unexpected = false;
   if (c.reason === 'unknown_or_expired') {
     lines.push('Your browser sent a session_id cookie, but ' + GONE + '.');
-    if (c.expiredAt) {
+    if (c.expiredAt && c.seenBefore.capped) {
+      lines.push('Its expiry, ' + formatTime(c.expiredAt) + ', was its absolute limit, which has passed: the absolute limit ended it, however active it was.');
+    } else if (c.expiredAt) {
       lines.push('It was due to expire at ' + formatTime(c.expiredAt) + ' after ' +
         c.seenBefore.idleTimeout + ' s without a request: idle expiry at work.');
     }
@@ -378,15 +422,16 @@ function explainEmptyRead(c, tip) {
 function expirySentences(c) {
   const expires = formatTime(c.expiresAt);
   const set = c.setCookie === 'set';
-  if (!c.sameSession) {
+  if (!c.sameSession || c.sameId === false) {
     const lines = [];
-    if (c.sameSession === false) {
-      lines.push('This is not the session the page saw last (that one was created at ' + formatTime(c.seenBefore.createdAt) +
-        ', this one at ' + formatTime(c.createdAt) + '): another tab or client changed it.');
+    if (c.sameSession === false || c.sameId === false) {
+      lines.push('Your browser now sends another session_id than when the page last read the session' + fingerprints(c) +
+        ': the cookie was replaced (by another tab, or a Set-Cookie from another port of this host), or the old session expired. This session was created at ' +
+        formatTime(c.createdAt) + '.');
     }
-    lines.push('It expires at ' + expires + ' unless used again' +
+    lines.push((c.capped ? 'It expires at ' + expires + ', its absolute limit: a request no longer moves it' : 'It expires at ' + expires + ' unless used again') +
       (set ? '; the reply re-sent the cookie ' + renewal(c) + '.' : '.'));
-    return { lines: lines, unexpected: lines.length > 1 };
+    return { lines: lines, unexpected: false };
   }
   const from = formatTime(c.seenBefore.expiresAt);
   if (set && c.expiryMoved) {
@@ -399,6 +444,12 @@ function expirySentences(c) {
   }
   if (set) {
     return { lines: ['The reply re-sent the cookie (Set-Cookie) ' + renewal(c) + '; the expiry is still ' + expires + '.'], unexpected: false };
+  }
+  if (!c.expiryMoved && c.capped) {
+    return {
+      lines: ['The expiry did not move: still ' + expires + ', and no Set-Cookie came. That is the session\'s absolute limit, and the server never moves the expiry past it: a request no longer moves it, and the session ends then, however active.'],
+      unexpected: false
+    };
   }
   if (!c.expiryMoved) {
     return {

@@ -9,6 +9,7 @@
  */
 
 import { claimsOf, cookieSentence, factsOf, said } from './explain.js';
+import { SAME_HOST } from './login-explain.js';
 
 /**
  * What the lab answered to `GET /lab/planted?probe=P`, or null when the
@@ -115,7 +116,8 @@ export function explainPlanted(o) {
     } else if (here === o.planted.fingerprint) {
       replaced = true;
       lines.push('That cookie now names the planted session (fingerprint ' + here + '): cookies belong to a host, not to a port, so the cookie the lab set on ' +
-        labHost + ' replaced the one this site had set' + (before && before !== here ? ' (your session, fingerprint ' + before + ')' : '') + '.');
+        labHost + ' replaced the session_id cookie your browser held for this host' +
+        (before && before !== here ? ' (the session your cookie named, fingerprint ' + before + ')' : '') + '.');
       lines.push('Now log in above: as far as the server can tell, you are logging in on the attacker\'s session.');
     } else {
       replaced = false;
@@ -159,6 +161,7 @@ export function explainFixationOutcome(o) {
     if (onPlanted && o.login.fingerprint && o.login.fingerprint !== planted) {
       lines.push('Your login came with the planted cookie, and the server moved the session to a new id (fingerprint ' + o.login.fingerprint +
         '), deleting the old one: the id the attacker knows is void. Session fixation failed.');
+      if (labHost === o.pageHost) lines.push(SAME_HOST);
     } else {
       lines.push('The planted session is gone from the server (expired or cleared).');
     }
@@ -201,4 +204,19 @@ function ledgerSentence(requests) {
       ' and was answered ' + login.status + (login.code ? ' ' + login.code : ''));
   }
   return parts.length ? 'The ledger under this run\'s probe shows ' + parts.join(', and ') + '.' : '';
+}
+
+/** The states of a run that has said its last word. */
+const FINISHED = ['failed', 'worked', 'missed', 'other', 'unknown', 'not-loaded', 'not-seen', 'replaced'];
+
+/**
+ * What an older run says once a newer one started: the newer run's plant
+ * is the one the cookie will carry, so the older run will never see its
+ * login. Nothing for a run that already finished.
+ * @param {string} state - the older run's state
+ * @returns {string|null}
+ */
+export function replacedRun(state) {
+  return FINISHED.indexOf(state) >= 0 ? null
+    : 'A newer run (above) replaced this one: it stopped watching, and your next login finishes the newer run, not this one.';
 }

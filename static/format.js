@@ -136,3 +136,40 @@ export function hasCookie(text, name, value) {
 export function validCookieName(name) {
   return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name);
 }
+
+/** What the log shows in place of a password. */
+export const MASKED = '••••••••';
+
+/**
+ * A request body as the log keeps it: a JSON object's `password` member
+ * masked, so that neither the log nor the tab's sessionStorage copy of it
+ * ever holds a password. Any other body is kept as it is.
+ * @param {string|null} body - the request body as sent
+ * @returns {string|null}
+ */
+export function maskPassword(body) {
+  const parsed = parseJson(body, null);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || !('password' in parsed)) return body;
+  parsed.password = MASKED;
+  return JSON.stringify(parsed);
+}
+
+/**
+ * What the log says of the cookies the server received: the names its
+ * reply reported, or why there are none to show. The lab's replies (another
+ * origin) do not report them; its ledger does.
+ * @param {{url: string, status: number, received: (string[]|null)}} entry - a logged exchange
+ * @param {string} pageOrigin
+ * @returns {string}
+ */
+export function receivedNote(entry, pageOrigin) {
+  if (entry.received) return entry.received.join(', ') || '(none)';
+  if (!entry.status) return '(no reply)';
+  let target = null;
+  try {
+    target = new URL(entry.url, pageOrigin).origin;
+  } catch (err) {
+    target = pageOrigin;
+  }
+  return target !== pageOrigin ? '(the lab does not report them; see the ledger)' : '(not reported)';
+}

@@ -8,7 +8,7 @@
  * tests/js` checks every case.
  */
 
-import { claimsOf, cookieSentence, factsOf, said } from './explain.js';
+import { claimsOf, cookieSentence, factsOf, isCapped, said } from './explain.js';
 import { clock, formatTime, parseJson } from './format.js';
 
 /**
@@ -127,7 +127,8 @@ function idSentence(l) {
   if (l.idChanged) {
     return {
       text: 'Logging in is a privilege change, so the server moved the session to a new id: its fingerprint went from ' + l.before + ' to ' + l.after +
-        ', and Set-Cookie handed your browser the new id. The old id now finds nothing, so an id someone planted before the login (see Try session fixation) is worth nothing after it.',
+        ', and Set-Cookie handed your browser the new id. The old id now finds nothing, so an id someone planted before the login (see Try session fixation) is worth nothing after it. ' +
+        SAME_HOST,
       unexpected: l.fixationDefence === false
     };
   }
@@ -139,6 +140,12 @@ function idSentence(l) {
   }
   return { text: 'The session kept its id (fingerprint still ' + l.after + '), although the server says its fixation defence is on: unexpected.', unexpected: true };
 }
+
+/**
+ * What a new id at login does not stop: cookies ignore ports, so a server
+ * on another port of the same host gets the new cookie too.
+ */
+export const SAME_HOST = 'A server on another port of this host still receives your new cookie whenever your browser calls it (cookies ignore ports): a new id at login stops fixation, not a same-host server that reads your cookies.';
 
 /** What happened to the CSRF token. */
 function tokenSentence(l) {
@@ -203,6 +210,7 @@ function refusedLogin(x, l) {
   switch (code) {
     case 'invalid_credentials':
       lines.push('It gives one answer for an unknown user and for a wrong password, in about the same time (an unknown user is checked against a dummy hash), so the answer does not tell which usernames exist.');
+      lines.push('Failures count toward the limit: 5 per username within 60 s, after which every attempt for it, the right password too, is refused (429 too_many_attempts) until 60 s after the fifth.');
       break;
     case 'invalid_login':
       lines.push('The body was not a username and a password as strings within their limits (with an optional remember), so no password was checked.');
@@ -223,10 +231,15 @@ function refusedLogin(x, l) {
   }
   if (f.received) lines.push(cookieSentence(f));
   const unexpected = f.cookieSet || f.cookieRemoved;
-  lines.push(unexpected
-    ? 'Unexpectedly, the refusal came with a Set-Cookie.'
-    : 'Nothing changed: no Set-Cookie came back, so your browser keeps the cookie it had' +
+  if (unexpected) {
+    lines.push('Unexpectedly, the refusal came with a Set-Cookie.');
+  } else if (code === 'csrf_token_invalid') {
+    lines.push('No Set-Cookie came back, so your browser keeps the cookie it sent; that cookie changed since this page last read the session' +
+      (l.before ? ': the last fingerprint the page saw was ' + l.before : '') + '. A refused login leaves the session your cookie names, its token and who is logged in as they were.');
+  } else {
+    lines.push('The session did not change: no Set-Cookie came back, so your browser keeps the cookie it had' +
       (l.before ? ' (id fingerprint ' + l.before + ')' : '') + ', and a refused login leaves the session, its token and who is logged in as they were.');
+  }
   return said(lines, 'Network → login → Response: the JSON error' + (code === 'too_many_attempts' ? ' and the Retry-After header' : '') +
     '; Response Headers: no Set-Cookie.', unexpected);
 }
@@ -272,7 +285,72 @@ function logoutSaid(x, f) {
  * @returns {import('./explain.js').Explanation}
  */
 export function explainMe(x) {
-  return withClaims(meSaid(x, factsOf(x)), x, claimsOf);
+  return withClaims(meSaid(x, factsOf(x)), x, meClaimsOf);
+}
+
+/**
+ * The claims of a GET /me exchange: those of every exchange, with the
+ * expiry /me reports (it counts as activity), whether it is the absolute
+ * limit, and whether it moved from the one the page knew of the same login.
+ * @param {import('./explain.js').Exchange} x
+ * @returns {import('./explain.js').Claims}
+ */
+export function meClaimsOf(x) {
+  const c = claimsOf(x);
+  const me = meOf(x);
+  if (me) {
+    c.user = me.user;
+    c.expiresAt = me.expires_at;
+    c.capped = isCapped(me);
+    const known = sameLogin(x.before, me) ? x.before : null;
+    c.expiryMoved = known ? known.expires_at !== me.expires_at : null;
+  }
+  return c;
+}
+
+/** /me's 200 reply, when it has the shape the page reads, else null. */
+function meOf(x) {
+  const body = x.body && typeof x.body === 'object' ? x.body : null;
+  return x.status === 200 && body && typeof body.user === 'string' && typeof body.expires_at === 'string' ? body : null;
+}
+
+/**
+ * Whether /me's reply is about the login of the session the page knew:
+ * the same user, login time and absolute limit.
+ * @param {Object|null} known - the `session` member the page saw last
+ * @param {Object} me - /me's reply
+ */
+export function sameLogin(known, me) {
+  return Boolean(known && known.active && known.user === me.user && known.authenticated_at === me.authenticated_at &&
+    known.absolute_expires_at === me.absolute_expires_at);
+}
+
+/**
+ * The session the page knows after /me: the one it knew, with the expiry
+ * /me reported, when /me is about the same login; else null (nothing to
+ * update from it: /me names neither the session nor its id).
+ * @param {Object|null} known - the `session` member the page saw last
+ * @param {import('./explain.js').Exchange} x - the /me exchange
+ * @returns {Object|null}
+ */
+export function sessionAfterMe(known, x) {
+  const me = meOf(x);
+  return me && sameLogin(known, me) ? Object.assign({}, known, { expires_at: me.expires_at }) : null;
+}
+
+/** What /me did to the expiry: it counts as activity, like a read. */
+function meExpirySentence(x, f) {
+  const c = meClaimsOf(x);
+  if (!c.expiresAt) return '';
+  const to = formatTime(c.expiresAt);
+  const from = c.expiryMoved ? ' from ' + formatTime(x.before.expires_at) : '';
+  if (f.cookieSet) {
+    return 'GET /me counts as activity: the server moved the session\'s expiry' + from + ' to ' + to +
+      (c.capped ? ' (its absolute limit)' : '') + ' and re-sent the cookie (Set-Cookie), as after any write.';
+  }
+  return c.capped
+    ? 'GET /me counts as activity, but the expiry stays at ' + to + ', the absolute limit, which a request no longer moves; no Set-Cookie came.'
+    : 'GET /me counts as activity, like a read, but the expiry did not move (still ' + to + ') and no Set-Cookie came: the server moves it only once it would move by more than a tenth of the idle timeout.';
 }
 
 function meSaid(x, f) {
@@ -283,6 +361,8 @@ function meSaid(x, f) {
     const lines = [cookieSentence(f), 'The cookie alone authenticated this request: no password and no token went out, yet the server found the session it names logged in as ' +
       body.user + (body.authenticated_at ? ' (since ' + formatTime(body.authenticated_at) + ')' : '') + ' and answered 200.',
     'Whoever holds this cookie is ' + body.user + ' to the server: that is why it is HttpOnly, why the id changes at login, and why logging out deletes the session on the server.'];
+    const expiry = meExpirySentence(x, f);
+    if (expiry) lines.push(expiry);
     if (body.absolute_expires_at) lines.push('The session ends at ' + formatTime(body.absolute_expires_at) + ' at the latest, however active.');
     return said(lines, tip, f.sessionCookieSent === false);
   }
@@ -325,6 +405,30 @@ export function describeWho(session) {
 }
 
 /**
+ * Panel "Log in"'s status line after GET /me: who /me says is logged in.
+ * @param {import('./explain.js').Exchange} x - the /me exchange
+ * @returns {{text: string, user: string}|null} user: who is logged in ('' for nobody);
+ *   null: /me said nothing the line can use
+ */
+export function describeWhoAfterMe(x) {
+  const body = x.body && typeof x.body === 'object' ? x.body : {};
+  const at = x.at ? ' at ' + formatTime(new Date(x.at).toISOString()) : '';
+  if (x.status === 401 && body.error && body.error.code === 'not_logged_in') {
+    return {
+      text: 'Not logged in: GET /me answered 401 not_logged_in' + at + ' (the session your cookie names has no login, or the server no longer has it).',
+      user: ''
+    };
+  }
+  if (x.status === 200 && typeof body.user === 'string') {
+    return {
+      text: 'Logged in as ' + body.user + (body.authenticated_at ? ' since ' + formatTime(body.authenticated_at) : '') + ', as GET /me answered' + at + '.',
+      user: body.user
+    };
+  }
+  return null;
+}
+
+/**
  * Panel "Log in"'s summary of the last login: the outcome, the
  * fingerprints before and after, the token, the cookie.
  * @param {import('./explain.js').Exchange & {retryAfter?: (string|null)}} x
@@ -343,7 +447,10 @@ export function loginSummary(x) {
     outcome = 'refused';
     rows.push(['Result', x.status + ' ' + (f.error ? f.error.code : '') + ': refused' +
       (f.cookieSet ? '' : ', nothing changed') + (l.retryAfter ? ' (Retry-After: ' + l.retryAfter + ' s)' : '')]);
-    rows.push(['Id fingerprint', f.cookieSet ? 'a Set-Cookie came (unexpected)' : (l.before || 'unknown') + ', unchanged: no Set-Cookie']);
+    rows.push(['Id fingerprint', f.cookieSet ? 'a Set-Cookie came (unexpected)'
+      : f.error && f.error.code === 'csrf_token_invalid'
+        ? 'your cookie changed since this page last read the session' + (l.before ? ' (the last fingerprint it saw: ' + l.before + ')' : '') + '; no Set-Cookie'
+        : (l.before || 'unknown') + ', unchanged: no Set-Cookie']);
   } else {
     outcome = 'logged-in';
     rows.push(['Result', x.status + ': logged in as ' + l.user]);

@@ -7,7 +7,7 @@
  */
 
 import { currentToken, explain, request } from './exchange.js';
-import { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf } from './fixation-explain.js';
+import { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf, replacedRun } from './fixation-explain.js';
 import { labTargets } from './lab-explain.js';
 import { explainLogin, explainLogout, explainMe, loginSummary } from './login-explain.js';
 import {
@@ -28,6 +28,9 @@ const targets = labTargets(
  * @type {{origin: string, probe: string, item: HTMLLIElement, planted: Object, here: (string|null)}|null}
  */
 let waiting = null;
+/** The newest fixation run's item: an older run stops when a newer one starts. */
+let newest = null;
+
 
 /**
  * The login form: sends the credentials (with the probe of a fixation run
@@ -90,11 +93,17 @@ export function tryFixation(target) {
   if (!origin) return;
   const probe = freshProbe();
   window.open(origin + '/?probe=' + probe, '_blank', 'noopener');
+  const older = newest;
   const item = renderFixationOpened(target, probe, fixationProgress(origin, [], 0, WATCH_LIMITS).text);
+  newest = item;
+  const replaced = older ? replacedRun(older.dataset.state) : null;
+  if (replaced) renderFixationStep(older, 'Replaced', replaced, { state: 'replaced' });
+  if (waiting && waiting.item === older) waiting = null;
   const started = Date.now();
   /** Looks at the ledger once a second until the plant is in. */
   function watch() {
     readLedger(probe, function (requests) {
+      if (newest !== item) return;
       const now = fixationProgress(origin, requests, Date.now() - started, WATCH_LIMITS);
       renderFixationText(item, now.text, now.state);
       if (now.state === 'planted') {
@@ -116,6 +125,7 @@ export function tryFixation(target) {
 function afterPlant(origin, probe, item) {
   askLab(origin, probe, function (labReply) {
     const planted = plantedOf(labReply);
+    if (newest !== item) return;
     request({ method: 'GET', url: '/get-session-data' }, function (x) {
       const said = explainPlanted({ origin: origin, pageHost: location.hostname, planted: planted, x: x });
       explain(said);

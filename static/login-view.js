@@ -23,13 +23,15 @@ export const loginEl = {
 };
 
 /**
- * Says who is logged in, from the last session the page saw.
+ * Says who is logged in, from the last session the page saw, or as GET
+ * /me last answered.
  * @param {Object|null} session
+ * @param {{text: string, user: string}} [said] - login-explain.js `describeWhoAfterMe`, after /me
  */
-export function renderWho(session) {
+export function renderWho(session, said) {
   if (!loginEl.who) return;
-  loginEl.who.textContent = describeWho(session);
-  loginEl.who.dataset.user = session && session.active && session.user ? session.user : '';
+  loginEl.who.textContent = said ? said.text : describeWho(session);
+  loginEl.who.dataset.user = said ? said.user : session && session.active && session.user ? session.user : '';
 }
 
 /**

@@ -3,8 +3,10 @@
  * textContent (never innerHTML), and keep no state of their own.
  */
 
-import { cookieHeaderNote, describeAbsoluteCountdown, describeCountdown, describeStore, summarizeBurst } from './explain-panels.js';
-import { apiName, formatTime } from './format.js';
+import {
+  cookieHeaderNote, describeAbsoluteCountdown, describeCountdown, describeExpiryRow, describeStore, summarizeBurst
+} from './explain-panels.js';
+import { apiName, formatTime, receivedNote } from './format.js';
 
 /** DOM nodes, looked up once. */
 export const el = {
@@ -50,7 +52,7 @@ export function renderSession(body) {
   const rows = [['Active', session.active ? 'yes' : 'no']];
   if (session.active) {
     rows.push(['Created', formatTime(session.created_at)]);
-    rows.push(['Expires', formatTime(session.expires_at) + ' unless used again']);
+    rows.push(['Expires', describeExpiryRow(session)]);
     rows.push(['Ends at the latest', formatTime(session.absolute_expires_at)]);
     rows.push(['Idle timeout', session.idle_timeout_seconds + ' s']);
     rows.push(['Id fingerprint', session.id_fingerprint]);
@@ -69,6 +71,18 @@ export function renderSession(body) {
     el.sessionSummary.append(dt, dd);
   });
   el.sessionSummary.dataset.active = String(Boolean(session.active));
+}
+
+/**
+ * Updates the summary's Expires row to an expiry learnt since the reply it
+ * shows (GET /me counts as activity).
+ * @param {Object} session - the session the page knows now
+ */
+export function renderKnownExpiry(session) {
+  const rows = el.sessionSummary.querySelectorAll('dt');
+  Array.prototype.forEach.call(rows, function (dt) {
+    if (dt.textContent === 'Expires' && dt.nextElementSibling) dt.nextElementSibling.textContent = describeExpiryRow(session);
+  });
 }
 
 /**
@@ -115,7 +129,7 @@ export function renderLogEntry(entry, how) {
     ['Sent with', apiName(entry.api) + '\n' + (entry.credentialsLine || '')],
     ['Headers the script set', formatHeaders(entry)],
     ['Request body', entry.requestBody === null ? '(none)' : entry.requestBody],
-    ['Cookies the server received', entry.received ? entry.received.join(', ') || '(none)' : '(not reported)'],
+    ['Cookies the server received', receivedNote(entry, location.origin)],
     ['Set-Cookie (echoed by the server)', entry.setCookie || '(none)'],
     ['Served by (X-Served-By)', entry.servedBy || '(not said)'],
     ['Response body', entry.status ? entry.responseText || '(empty)' : '(none: the browser gave the script no reply)']

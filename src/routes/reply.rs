@@ -115,6 +115,9 @@ pub fn session_reply(
 struct MeReply<'a> {
     user: &'a str,
     authenticated_at: Option<String>,
+    /// The expiry after this request, which counts as activity: the page's
+    /// countdown follows it.
+    expires_at: Option<String>,
     absolute_expires_at: Option<String>,
     cookies_received: CookieNames<'a>,
     served_by: &'a str,
@@ -134,6 +137,7 @@ pub fn me_reply(
         authenticated_at: state
             .authenticated_at()
             .and_then(|at| format_time(at.saturating_mul(1000))),
+        expires_at: format_time(state.expires_at_ms()),
         absolute_expires_at: format_time(state.absolute_expires_at_ms()),
         cookies_received: cookies.names(),
         served_by: &served_by.name,

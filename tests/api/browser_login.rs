@@ -131,6 +131,20 @@ pub(crate) async fn log_in_in_the_tour(client: &Client) -> TestResult {
     ] {
         assert!(said.contains(words), "{words} in: {said}");
     }
+    // The password never reaches the log, on screen or in sessionStorage.
+    let logged = eval(
+        client,
+        "return [document.querySelector('#log li').textContent, sessionStorage.getItem('ajax-sessions:page') || ''];",
+    )
+    .await?;
+    for kept in logged.as_array().ok_or("no log text")? {
+        let kept = kept.as_str().unwrap_or_default();
+        assert!(
+            !kept.contains("wonderland"),
+            "the password was kept: {kept}"
+        );
+        assert!(kept.contains("••••••••"), "no masked password in: {kept}");
+    }
     // Panel 6 counts down to the absolute limit, counted again from the login.
     let absolute = dataset(client, "#absolute-countdown").await?;
     let seconds: u64 = absolute["seconds"].as_str().unwrap_or_default().parse()?;
@@ -144,6 +158,7 @@ pub(crate) async fn log_in_in_the_tour(client: &Client) -> TestResult {
     assert_eq!(newest_status(client).await?, "200");
     let said = newest_explanation(client).await?;
     assert!(said.contains("logged in as alice"), "{said}");
+    assert!(said.contains("GET /me counts as activity"), "{said}");
 
     // A wrong password: refused, and the cookie is the one it was.
     credentials(client, "alice", "not-the-password", false).await?;
@@ -154,7 +169,11 @@ pub(crate) async fn log_in_in_the_tour(client: &Client) -> TestResult {
         said.contains("refused the login: 401 invalid_credentials"),
         "{said}"
     );
-    assert!(said.contains("Nothing changed"), "{said}");
+    assert!(said.contains("The session did not change"), "{said}");
+    assert!(
+        said.contains("Failures count toward the limit: 5 per username within 60 s"),
+        "{said}"
+    );
     assert!(!said.starts_with("Unexpected"), "{said}");
     let still = session_cookie(client)
         .await?
@@ -210,6 +229,11 @@ pub(crate) async fn log_out_in_the_tour(client: &Client) -> TestResult {
     assert_eq!(newest_status(client).await?, "401");
     let said = newest_explanation(client).await?;
     assert!(said.contains("401 not_logged_in"), "{said}");
+    let who = text_of(client, "login-who").await?;
+    assert!(
+        who.starts_with("Not logged in: GET /me answered 401"),
+        "{who}"
+    );
     remember(client, false).await?;
 
     // A username over 64 bytes is no login at all: 422, nothing checked.
@@ -231,7 +255,7 @@ pub(crate) async fn log_out_in_the_tour(client: &Client) -> TestResult {
     let said = newest_explanation(client).await?;
     assert!(said.contains("429 too_many_attempts"), "{said}");
     assert!(said.contains("Retry-After says to wait"), "{said}");
-    assert!(said.contains("Nothing changed"), "{said}");
+    assert!(said.contains("The session did not change"), "{said}");
     let summary = text_of(client, "login-summary").await?;
     assert!(summary.contains("Retry-After"), "{summary}");
     assert!(

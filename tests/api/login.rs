@@ -380,6 +380,7 @@ async fn me_answers_who_is_logged_in_or_401() {
     assert_eq!(body["user"], "alice");
     for member in [
         "authenticated_at",
+        "expires_at",
         "absolute_expires_at",
         "served_by",
         "store",

@@ -216,13 +216,13 @@ test('a reload names the same session, a new one, or the first view', () => {
   assert.match(same.text, /same session this tab saw before/);
   assert.match(same.text, /page view 3/);
   const renewed = explainPageLoad(live(), exchange({ body: { session: live({ created_at: T2, page_views: 1 }), data: {}, cookies_received: ['session_id'] } }));
-  assert.match(renewed.text, /not the session this tab saw before/);
+  assert.match(renewed.text, /a different session id than before the reload/);
   assert.match(renewed.text, /first page view/);
 });
 
 // The sentences beside the exchanges: the theme note, a refused cookie
 // name, the burst's summary line, the store and the countdown.
-const { explainInvalidCookieName, summarizeBurst, describeStore, describeCountdown } = await importStatic('explain-panels.js');
+const { explainInvalidCookieName, summarizeBurst, describeStore, describeCountdown, describeExpiryRow } = await importStatic('explain-panels.js');
 
 test('the theme toggle\'s write adds what the server does with theme, only once the cookie is stored', () => {
   const write = { name: 'theme', value: 'dark', written: 'dark', deleting: false, visibleBefore: true, received: ['session_id', 'theme'] };
@@ -337,7 +337,9 @@ test('every explanation of a reply carries the claims its sentences rest on', ()
   assert.deepEqual(claims, {
     method: 'POST', path: '/update-session-data', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'set', status: 200,
     cookieLifetime: 'persistent', code: null, message: null, active: true, reason: null, createdAt: T0, expiresAt: T2, idleTimeout: 1800, pageViews: 2, user: null, keys: 1,
-    seenBefore: { createdAt: T0, expiresAt: T1, idleTimeout: 1800 }, sameSession: true, expiryMoved: true, expiredAt: null,
+    capped: false, fingerprint: null,
+    seenBefore: { createdAt: T0, expiresAt: T1, idleTimeout: 1800, absoluteExpiresAt: null, fingerprint: null, capped: false },
+    sameSession: true, sameId: null, expiryMoved: true, expiredAt: null,
     newSession: false, idChanged: false, changes: [{ key: 'color', value: '"blue"', present: true }]
   });
   const cleared = explainExchange(update({ url: '/clear-session', setCookie: REMOVE, body: { session: { active: false }, data: {}, cookies_received: ['session_id'] } }));
@@ -372,7 +374,7 @@ test('session sentences rendered from claims: each claim kind moves its sentence
   assert.match(text({ expiryMoved: true, expiresAt: T2, setCookie: 'set' }), /moved the expiry from 09:30:00 UTC to 09:30:05 UTC/);
   assert.match(text({ expiryMoved: true, expiresAt: T2 }), /without a Set-Cookie in this reply/);
   assert.match(text({ setCookie: 'set' }), /re-sent the cookie \(Set-Cookie\) with a fresh Max-Age; the expiry is still 09:30:00 UTC/);
-  assert.match(text({ sameSession: false, createdAt: T2 }), /not the session the page saw last .* another tab or client/);
+  assert.match(text({ sameSession: false, createdAt: T2 }), /Your browser now sends another session_id than when the page last read the session/);
   assert.match(text({ active: false, reason: 'unknown_or_expired' }), /the server no longer has this session/);
   assert.match(text({ active: false, reason: 'unknown_or_expired', expiredAt: T1 }), /due to expire at 09:30:00 UTC after 1800 s/);
   assert.match(text({ active: false, cookiesSent: [], expiredAt: T1 }), /The browser dropped it around 09:30:00 UTC/);
@@ -445,4 +447,65 @@ test('a burst carries its claims, and its sentences follow them', () => {
   const unread = explainBurst(outcomes, null);
   assert.equal(unread.claims.burst.arrived, null);
   assert.match(unread.text, /reading the data afterwards failed/);
+});
+
+// What the learner's pass found false, each case the exchange that showed it.
+const ABS = '2026-11-28T09:30:00Z';
+const capped = (extra) => live({ absolute_expires_at: ABS, id_fingerprint: 'aaaa1111', ...extra });
+
+test('a session ended by the absolute limit is said to be ended by it, not by idle expiry', () => {
+  const x = exchange({
+    before: capped(), at: Date.parse('2026-11-28T09:30:02Z'),
+    body: { session: { active: false, reason: 'unknown_or_expired' }, data: {}, cookies_received: ['session_id'] }
+  });
+  const said = explainExchange(x);
+  assert.equal(said.claims.seenBefore.capped, true);
+  assert.match(said.text, /was its absolute limit, which has passed: the absolute limit ended it, however active it was/);
+  assert.doesNotMatch(said.text, /idle expiry/);
+  const uncapped = explainExchange({ ...x, before: live({ absolute_expires_at: '2026-11-28T17:00:00Z' }) });
+  assert.match(uncapped.text, /idle expiry at work/);
+});
+
+test('the countdown at the absolute limit does not claim no request came', () => {
+  const passed = describeCountdown(capped(), Date.parse('2026-11-28T09:30:05Z'));
+  assert.match(passed.text, /was the absolute limit, and it has passed: the server ended this session however active it was/);
+  assert.doesNotMatch(passed.text, /no request since/);
+  const idle = describeCountdown(live({ absolute_expires_at: '2026-11-28T17:00:00Z' }), Date.parse('2026-11-28T09:30:05Z'));
+  assert.match(idle.text, /has passed with no request from this page since/);
+});
+
+test('a read at the capped expiry gives the cap as the reason, not the one-tenth rule', () => {
+  const said = explainExchange(exchange({ before: capped(), body: { session: capped(), data: {}, cookies_received: ['session_id'] } }));
+  assert.equal(said.claims.capped, true);
+  assert.match(said.text, /the session's absolute limit, and the server never moves the expiry past it/);
+  assert.doesNotMatch(said.text, /90–100 %|a tenth of the idle timeout/);
+  assert.equal(describeExpiryRow(capped()), '09:30:00 UTC, the absolute limit: a request no longer moves it');
+  assert.equal(describeExpiryRow(live({ absolute_expires_at: '2026-11-28T17:00:00Z' })), '09:30:00 UTC unless used again');
+});
+
+test('a reload that finds another id says the browser sent another id, and does not guess the cookie\'s lifetime', () => {
+  const bob = (extra) => live({ id_fingerprint: 'aaaa1111', user: 'bob', absolute_expires_at: '2026-11-28T17:00:00Z', ...extra });
+  const planted = live({ id_fingerprint: 'cccc3333', created_at: T2, page_views: 2, absolute_expires_at: '2026-11-28T17:00:00Z' });
+  const said = explainPageLoad(bob(), exchange({ body: { session: planted, data: {}, cookies_received: ['session_id'] } }), 'browser-session');
+  assert.equal(said.claims.sameId, false);
+  assert.equal(said.claims.pageLifetime, null);
+  assert.match(said.text, /Your browser sent a different session id than before the reload \(id fingerprint aaaa1111 then, cccc3333 now\): the cookie was replaced, or the old session expired/);
+  assert.doesNotMatch(said.text, /no longer had it|without Max-Age/);
+  assert.match(said.text, /Set-Cookie with a fresh Max-Age/);
+  const same = explainPageLoad(bob(), exchange({ body: { session: bob({ page_views: 3 }), data: {}, cookies_received: ['session_id'] } }), 'browser-session');
+  assert.match(same.text, /still without Max-Age or Expires/);
+});
+
+test('a read after a plant says the browser sends another session_id, as the lesson expects', () => {
+  const planted = live({ id_fingerprint: 'cccc3333', created_at: T2 });
+  const said = explainExchange(exchange({ before: live({ id_fingerprint: 'aaaa1111' }), body: { session: planted, data: {}, cookies_received: ['session_id'] } }));
+  assert.equal(said.unexpected, false);
+  assert.match(said.text, /Your browser now sends another session_id than when the page last read the session \(id fingerprint aaaa1111 then, cccc3333 now\)/);
+  assert.doesNotMatch(said.text, /another tab or client changed it/);
+});
+
+test('a page load at the capped expiry does not say the page view moved it', () => {
+  const said = explainPageLoad(capped(), exchange({ body: { session: capped({ page_views: 3 }), data: {}, cookies_received: ['session_id'] } }));
+  assert.match(said.text, /the expiry stays at the absolute limit, 09:30:00 UTC/);
+  assert.doesNotMatch(said.text, /moved the expiry/);
 });

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { shorten, formatTime, clock, tenth, apiName, parseJson, parseCookies, cookieValue, hasCookie, validCookieName } =
-  await importStatic('format.js');
+const {
+  shorten, formatTime, clock, tenth, apiName, parseJson, parseCookies, cookieValue, hasCookie, validCookieName, maskPassword, receivedNote
+} = await importStatic('format.js');
 
 test('times are shown as UTC clock times; text that is no time as it came', () => {
   assert.equal(formatTime('2026-11-28T09:30:05Z'), '09:30:05 UTC');
@@ -79,4 +80,23 @@ test('shorten: short text whole, long text cut with its length', () => {
   assert.equal(shorten('oatmeal'), 'oatmeal');
   assert.equal(shorten('x'.repeat(80)), 'x'.repeat(80));
   assert.equal(shorten('x'.repeat(5000)), 'x'.repeat(60) + '… (5,000 characters)');
+});
+
+test('the log keeps a login body with its password masked, and any other body as it was', () => {
+  const kept = maskPassword(JSON.stringify({ username: 'alice', password: 'wonderland', remember: false }));
+  assert.doesNotMatch(kept, /wonderland/);
+  assert.deepEqual(JSON.parse(kept), { username: 'alice', password: '••••••••', remember: false });
+  assert.equal(maskPassword('{"color":"blue"}'), '{"color":"blue"}');
+  assert.equal(maskPassword(null), null);
+  assert.equal(maskPassword('not json'), 'not json');
+});
+
+test('the log says the lab does not report the cookies it received, and points at the ledger', () => {
+  const page = 'http://127.0.0.1:4100';
+  assert.equal(receivedNote({ url: 'http://127.0.0.1:4101/lab/planted?probe=p', status: 200, received: null }, page),
+    '(the lab does not report them; see the ledger)');
+  assert.equal(receivedNote({ url: '/get-session-data', status: 200, received: ['session_id', 'theme'] }, page), 'session_id, theme');
+  assert.equal(receivedNote({ url: '/get-session-data', status: 200, received: [] }, page), '(none)');
+  assert.equal(receivedNote({ url: '/', status: 0, received: null }, page), '(no reply)');
+  assert.equal(receivedNote({ url: '/', status: 200, received: null }, page), '(not reported)');
 });

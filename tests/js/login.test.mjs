@@ -8,8 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importStatic } from './static-module.mjs';
 
-const { explainLogin, explainLogout, explainMe, loginSummary, loginClaimsOf, describeWho } = await importStatic('login-explain.js');
-const { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf, plantEntry } = await importStatic('fixation-explain.js');
+const {
+  explainLogin, explainLogout, explainMe, loginSummary, loginClaimsOf, describeWho, describeWhoAfterMe, sessionAfterMe
+} = await importStatic('login-explain.js');
+const { explainFixationOutcome, explainPlanted, fixationProgress, plantedOf, plantEntry, replacedRun } = await importStatic('fixation-explain.js');
 const { cookieLifetime, explainExchange } = await importStatic('explain.js');
 const { describeAbsoluteCountdown, describeCountdown } = await importStatic('explain-panels.js');
 
@@ -130,7 +132,7 @@ test('a wrong password is refused with nothing changed, and no Set-Cookie', () =
   assert.equal(said.unexpected, false);
   assert.match(said.text, /refused the login: 401 invalid_credentials/);
   assert.match(said.text, /one answer for an unknown user and for a wrong password/);
-  assert.match(said.text, /Nothing changed: no Set-Cookie came back, so your browser keeps the cookie it had \(id fingerprint aaaa1111\)/);
+  assert.match(said.text, /The session did not change: no Set-Cookie came back, so your browser keeps the cookie it had \(id fingerprint aaaa1111\)/);
   const { method, path, cookiesSent, tokenSent, setCookie, status, cookieLifetime, idChanged, code, active } = said.claims;
   assert.deepEqual({ method, path, cookiesSent, tokenSent, setCookie, status, cookieLifetime, idChanged, code, active }, {
     method: 'POST', path: '/login', cookiesSent: ['session_id'], tokenSent: true, setCookie: 'none', status: 401,
@@ -266,7 +268,8 @@ test('after a plant from another port, the page says its cookie now names the pl
   assert.equal(said.cookieReplaced, true);
   assert.equal(said.unexpected, false);
   assert.match(said.text, /now names the planted session \(fingerprint cccc3333\)/);
-  assert.match(said.text, /replaced the one this site had set \(your session, fingerprint aaaa1111\)/);
+  assert.match(said.text, /replaced the session_id cookie your browser held for this host \(the session your cookie named, fingerprint aaaa1111\)/);
+  assert.doesNotMatch(said.text, /your session,/);
   assert.equal(said.claims.path, '/get-session-data');
 });
 
@@ -336,4 +339,66 @@ test('a login claims an id change only when it can tell', () => {
   assert.equal(loginClaimsOf(login()).idChanged, true);
   assert.equal(loginClaimsOf(login({ before: null })).idChanged, null);
   assert.equal(loginClaimsOf(login({ setCookie: null })).idChanged, null);
+});
+
+// What the learner's pass found false or confusing, each case the exchange that showed it.
+
+test('Who am I? counts as activity: its Set-Cookie and new expiry are said, and become the expiry the page knows', () => {
+  const known = session({ user: 'alice', authenticated_at: T0, expires_at: '2026-11-28T09:10:08Z' });
+  const me = {
+    method: 'GET', url: '/me', headersSet: {}, requestBody: null, status: 200, setCookie: PERSISTENT, before: known,
+    at: Date.parse('2026-11-28T09:09:25Z'),
+    body: { user: 'alice', authenticated_at: T0, expires_at: '2026-11-28T09:10:25Z', absolute_expires_at: ABS, cookies_received: ['session_id'] }
+  };
+  const said = explainMe(me);
+  assert.match(said.text, /GET \/me counts as activity: the server moved the session's expiry from 09:10:08 UTC to 09:10:25 UTC and re-sent the cookie \(Set-Cookie\)/);
+  assert.equal(said.claims.expiresAt, '2026-11-28T09:10:25Z');
+  assert.equal(said.claims.expiryMoved, true);
+  assert.equal(sessionAfterMe(known, me).expires_at, '2026-11-28T09:10:25Z');
+  assert.equal(sessionAfterMe(known, me).id_fingerprint, 'aaaa1111');
+  // Another login (a replaced cookie): /me says nothing about the session the page knew.
+  assert.equal(sessionAfterMe(session({ user: 'bob', authenticated_at: T0 }), me), null);
+  const still = explainMe({ ...me, setCookie: null, body: { ...me.body, expires_at: '2026-11-28T09:10:08Z' } });
+  assert.match(still.text, /counts as activity, like a read, but the expiry did not move \(still 09:10:08 UTC\) and no Set-Cookie came/);
+});
+
+test('after Who am I? answers 401, the status line no longer says who was logged in', () => {
+  const x = { method: 'GET', url: '/me', status: 401, at: Date.parse('2026-11-28T09:10:30Z'),
+    body: { error: { code: 'not_logged_in', message: 'm' }, cookies_received: ['session_id'] } };
+  const who = describeWhoAfterMe(x);
+  assert.equal(who.user, '');
+  assert.match(who.text, /^Not logged in: GET \/me answered 401 not_logged_in at 09:10:30 UTC/);
+  assert.doesNotMatch(who.text, /Logged in as/);
+});
+
+test('a login refused for a stale token says the cookie changed since the page read the session', () => {
+  const x = refused(403, 'csrf_token_invalid');
+  const said = explainLogin(x);
+  assert.match(said.text, /your browser keeps the cookie it sent; that cookie changed since this page last read the session: the last fingerprint the page saw was aaaa1111/);
+  assert.doesNotMatch(said.text, /keeps the cookie it had/);
+  const row = loginSummary(x).rows.find((r) => r[0] === 'Id fingerprint')[1];
+  assert.match(row, /your cookie changed since this page last read the session \(the last fingerprint it saw: aaaa1111\)/);
+  assert.doesNotMatch(row, /unchanged/);
+});
+
+test('a wrong password says failures count toward the lock', () => {
+  const said = explainLogin(refused(401, 'invalid_credentials'));
+  assert.match(said.text, /Failures count toward the limit: 5 per username within 60 s/);
+  assert.doesNotMatch(said.text, /Nothing changed/);
+});
+
+test('a new id at login is said to stop fixation, not a same-host server that reads the cookies', () => {
+  const login1 = explainLogin(login());
+  assert.match(login1.text, /A server on another port of this host still receives your new cookie whenever your browser calls it \(cookies ignore ports\)/);
+  const failed = explainFixationOutcome(outcome());
+  assert.match(failed.text, /Session fixation failed\. A server on another port of this host still receives your new cookie/);
+  const otherHost = explainFixationOutcome(outcome({ origin: 'http://localhost:3001' }));
+  assert.doesNotMatch(otherHost.text, /another port of this host/);
+});
+
+test('a second fixation run marks the first one replaced, unless it had finished', () => {
+  assert.match(replacedRun('planted'), /A newer run \(above\) replaced this one/);
+  assert.match(replacedRun('watching'), /stopped watching/);
+  assert.equal(replacedRun('failed'), null);
+  assert.equal(replacedRun('replaced'), null);
 });
