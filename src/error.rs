@@ -139,7 +139,7 @@ impl AppError {
                 "The X-CSRF-Token header does not match this session's token; reload the token from GET /get-session-data.".into()
             }
             Self::CrossOriginRejected => {
-                "Requests that change the session must come from this site's own pages, not from another origin.".into()
+                "Requests that change the session must come from this server's own pages (its own origin), not from another origin, even one on the same site.".into()
             }
             Self::NoSession => {
                 "There is no live session to act on; load the page or send POST /update-session-data first.".into()

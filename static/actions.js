@@ -54,6 +54,7 @@ function writeCookieAndCheck(name, value, maxAge, purpose) {
   document.cookie = name + '=' + written + '; Path=/; Max-Age=' + maxAge + '; SameSite=Lax';
   const deleting = maxAge === 0;
   const visibleAfter = deleting ? hasCookie(document.cookie, name) : hasCookie(document.cookie, name, written);
+  const nameVisibleAfter = hasCookie(document.cookie, name);
   renderCookies(document.cookie);
   request({ method: 'GET', url: '/get-session-data' }, function (x) {
     explain(withClaimsOf(x, explainCookieWrite({
@@ -63,6 +64,7 @@ function writeCookieAndCheck(name, value, maxAge, purpose) {
       deleting: deleting,
       visibleBefore: visibleBefore,
       visibleAfter: visibleAfter,
+      nameVisibleAfter: nameVisibleAfter,
       received: x.body && Array.isArray(x.body.cookies_received) ? x.body.cookies_received : null,
       purpose: purpose
     })));

@@ -118,9 +118,13 @@ function tally(outcomes) {
  *   such a cookie, not HttpOnly
  * @property {boolean|null} carried - (checked, as cookiesSent) the next
  *   request carried a cookie of that name (null: the reply did not say)
+ * @property {boolean} keptOld - a write the browser refused while
+ *   document.cookie still shows the name, with its earlier value
  * @property {boolean|null} httpOnlyHeld - (checked) the browser holds an
- *   HttpOnly cookie of that name: carried, yet not visible (null: not said)
- * @property {number} size - characters of name=value
+ *   HttpOnly cookie of that name: carried, yet the name not visible at all
+ *   (null: not said)
+ * @property {number} size - characters of the name and the value, which
+ *   browsers hold to 4,096 together
  * @property {'theme'|null} purpose - the page's theme toggle wrote it
  */
 
@@ -139,8 +143,9 @@ export function cookieWriteClaims(w) {
     visibleBefore: Boolean(w.visibleBefore),
     visibleAfter: Boolean(w.visibleAfter),
     carried: carried,
-    httpOnlyHeld: carried && !w.visibleAfter ? true : null,
-    size: w.name.length + 1 + String(w.written).length,
+    keptOld: !w.deleting && !w.visibleAfter && Boolean(w.nameVisibleAfter),
+    httpOnlyHeld: carried && !w.visibleAfter && !w.nameVisibleAfter ? true : null,
+    size: w.name.length + String(w.written).length,
     purpose: w.purpose || null
   };
 }
@@ -151,11 +156,13 @@ export function cookieWriteClaims(w) {
  * The sentences are rendered from the claims, which the explanation carries
  * (`cookieWrite`, and `cookiesSent` of the request that followed).
  * @param {{name: string, value: string, written: string, deleting: boolean,
- *   visibleBefore: boolean, visibleAfter: boolean, received: (string[]|null)}} w
+ *   visibleBefore: boolean, visibleAfter: boolean, nameVisibleAfter: (boolean|undefined),
+ *   received: (string[]|null)}} w
  *   written: the value as it went into document.cookie (percent-encoded);
  *   visibleAfter: document.cookie shows name=written afterwards (for a
- *   deletion: shows the name at all); received: cookies_received of the
- *   request that followed.
+ *   deletion: shows the name at all); nameVisibleAfter: document.cookie
+ *   shows the name afterwards, with any value; received: cookies_received
+ *   of the request that followed.
  * @param {'theme'} [w.purpose] - 'theme': the page's theme toggle wrote it,
  *   and a stored theme cookie gets a sentence on what the server does with it
  * @returns {import('./explain.js').Explanation}
@@ -208,18 +215,24 @@ function explainWrite(c, received) {
       ', yet the next request carried a cookie named ' + c.name + '. The browser holds an HttpOnly cookie of that name, and it does not let a script overwrite (or even see) an HttpOnly cookie.');
     return said(lines, 'Application → Cookies: the ' + c.name + ' cookie there has the HttpOnly tick.', false);
   }
-  lines.push('The browser did not store it: document.cookie does not show ' + c.name + '=' + c.written +
-    (c.carried === false ? ', and the next request did not carry it' : '') + '.');
+  lines.push(c.keptOld
+    ? 'The browser did not store it: document.cookie does not show ' + c.name + '=' + c.written +
+      ' but still shows ' + c.name + ' with its earlier value, which the browser kept' +
+      (c.carried === true ? ' and the next request carried' : '') + '.'
+    : 'The browser did not store it: document.cookie does not show ' + c.name + '=' + c.written +
+      (c.carried === false ? ', and the next request did not carry it' : '') + '.');
   if (/^__(Host|Secure)-/i.test(c.name)) {
     lines.push('A name that starts with __Host- or __Secure- promises the Secure attribute, which a page on http:// cannot set' +
       (/^__Host-/i.test(c.name) ? ' (__Host- also needs Path=/ and no Domain)' : '') + ', so the browser refuses such a cookie here.');
   } else {
     lines.push(c.size > 4096
-      ? 'Name and value come to ' + c.size.toLocaleString('en-US') + ' bytes, over the 4,096 a browser keeps per cookie, so it dropped it.'
+      ? 'Name and value come to ' + c.size.toLocaleString('en-US') + ' bytes, over the 4,096 a browser keeps per cookie, so it dropped the write.'
       : 'This demo cannot tell why; devtools → Issues may say.');
     unexpected = c.size <= 4096;
   }
-  return said(lines, 'Application → Cookies: there is no ' + c.name + ' cookie.', unexpected);
+  return said(lines, c.keptOld
+    ? 'Application → Cookies: the ' + c.name + ' cookie there still has its earlier value.'
+    : 'Application → Cookies: there is no ' + c.name + ' cookie.', unexpected);
 }
 
 /** "a, b" or "none". */

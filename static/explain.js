@@ -365,7 +365,7 @@ function namesOrNone(received) {
 }
 
 /** The words for a session that no longer exists on the server. */
-const GONE = 'the server no longer has this session (expired, cleared or replaced)';
+const GONE = 'the server has no live session under that id (expired, cleared, replaced, or never issued, like one a script wrote)';
 
 /** GET /get-session-data. */
 function explainRead(c) {
@@ -500,7 +500,12 @@ export function headersTip(name, c) {
   const out = [];
   if (sessionSent(c)) out.push('the Cookie header');
   if (c.tokenSent) out.push('X-CSRF-Token');
-  const sent = out.length ? out.join(' and ') + ' went out' : 'no Cookie and no X-CSRF-Token went out';
+  const others = c.cookiesSent ? c.cookiesSent.filter(function (n) { return n !== SESSION_COOKIE; }) : [];
+  const cookie = sessionSent(c) ? null
+    : others.length ? 'no session_id cookie (the Cookie header carried only ' + others.join(', ') + ')' : 'no Cookie header';
+  const sent = cookie
+    ? cookie + (c.tokenSent ? ' and X-CSRF-Token went out' : ' and no X-CSRF-Token went out')
+    : out.join(' and ') + ' went out';
   return 'Network → ' + name + ' → Headers: ' + sent + '; ' +
     (c.setCookie === 'set' ? 'Set-Cookie came back.' : 'no Set-Cookie came back.');
 }

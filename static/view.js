@@ -60,7 +60,7 @@ export function renderSession(body) {
     rows.push(['Page views', String(session.page_views)]);
     rows.push(['Keys in data', String(Object.keys(body.data || {}).length)]);
   } else if (session.reason === 'unknown_or_expired') {
-    rows.push(['Why', 'the cookie your browser sent names a session the server no longer has (expired, cleared or replaced)']);
+    rows.push(['Why', 'the cookie your browser sent names no live session (expired, cleared, replaced, or never issued)']);
   }
   el.sessionSummary.replaceChildren();
   rows.forEach(function (row) {

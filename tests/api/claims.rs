@@ -726,8 +726,10 @@ async fn page_set_cookie(
 
 /// A cookie write's claims against Chromium's jar: whether
 /// `document.cookie` shows the cookie (a cookie of that name for the page's
-/// host that is not HttpOnly, with the written value unless deleting), and
-/// whether an HttpOnly cookie of that name is held.
+/// host that is not HttpOnly, with the written value unless deleting),
+/// whether an HttpOnly cookie of that name is held, and, for a refused write
+/// said to have kept the old value, that the jar still holds one the script
+/// sees.
 async fn compare_cookie_write(
     client: &Client,
     write: &Value,
@@ -758,6 +760,12 @@ async fn compare_cookie_write(
     if write["httpOnlyHeld"] == true {
         let held = jar.iter().any(|c| c["httpOnly"] == true);
         verdict.check("cookie_write", Some(true), Some(held));
+    }
+    if write["keptOld"] == true {
+        // The write was refused and the earlier cookie, visible to the
+        // script, is still there.
+        let kept = jar.iter().any(|c| c["httpOnly"] != true);
+        verdict.check("cookie_write", Some(true), Some(kept));
     }
     Ok(())
 }

@@ -58,7 +58,7 @@ test('a read whose expiry changed without a Set-Cookie is flagged as unexpected'
 
 test('a read whose cookie finds no session says the server no longer has it', () => {
   const said = explainExchange(exchange({ body: { session: { active: false, reason: 'unknown_or_expired' }, data: {}, cookies_received: ['session_id'] } }));
-  assert.match(said.text, /sent a session_id cookie, but the server no longer has this session \(expired, cleared or replaced\)/);
+  assert.match(said.text, /sent a session_id cookie, but the server has no live session under that id \(expired, cleared, replaced, or never issued/);
   assert.match(said.text, /created nothing/);
   assert.doesNotMatch(said.text, /idle expiry/);
 });
@@ -101,7 +101,7 @@ test('an update with an expired cookie says the session was gone and a new one m
   const said = explainExchange(update({
     body: { session: live({ created_at: T2 }), data: { color: 'blue' }, csrf_token: 'new', cookies_received: ['session_id'] }
   }));
-  assert.match(said.text, /sent a session_id cookie, but the server no longer has this session/);
+  assert.match(said.text, /sent a session_id cookie, but the server has no live session under that id/);
   assert.match(said.text, /created a new session/);
 });
 
@@ -269,7 +269,7 @@ test('the devtools tip of an update names only the headers that were there', () 
     before: null
   });
   const said = explainExchange(created);
-  assert.match(said.tip, /no Cookie and no X-CSRF-Token went out; Set-Cookie came back/);
+  assert.match(said.tip, /no Cookie header and no X-CSRF-Token went out; Set-Cookie came back/);
   assert.match(explainExchange(update()).tip, /the Cookie header and X-CSRF-Token went out; Set-Cookie came back/);
   assert.equal(headersTip('x', factsOf(update({ setCookie: null }))), 'Network → x → Headers: the Cookie header and X-CSRF-Token went out; no Set-Cookie came back.');
 });
@@ -313,7 +313,7 @@ test('a refused cookie is explained by its prefix or its size, and the tip claim
   assert.doesNotMatch(prefixed.tip, /HttpOnly/);
   assert.equal(prefixed.unexpected, false);
   const big = explainCookieWrite({ name: 'big', value: 'x'.repeat(5000), written: 'x'.repeat(5000), deleting: false, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
-  assert.match(big.text, /5,004 bytes, over the 4,096/);
+  assert.match(big.text, /5,003 bytes, over the 4,096/);
   assert.match(big.text, /\(5,000 characters\)/);
   const odd = explainCookieWrite({ name: 'odd', value: 'v', written: 'v', deleting: false, visibleBefore: false, visibleAfter: false, received: ['session_id'] });
   assert.equal(odd.unexpected, true);
@@ -375,7 +375,7 @@ test('session sentences rendered from claims: each claim kind moves its sentence
   assert.match(text({ expiryMoved: true, expiresAt: T2 }), /without a Set-Cookie in this reply/);
   assert.match(text({ setCookie: 'set' }), /re-sent the cookie \(Set-Cookie\) with a fresh Max-Age; the expiry is still 09:30:00 UTC/);
   assert.match(text({ sameSession: false, createdAt: T2 }), /Your browser now sends another session_id than when the page last read the session/);
-  assert.match(text({ active: false, reason: 'unknown_or_expired' }), /the server no longer has this session/);
+  assert.match(text({ active: false, reason: 'unknown_or_expired' }), /the server has no live session under that id/);
   assert.match(text({ active: false, reason: 'unknown_or_expired', expiredAt: T1 }), /due to expire at 09:30:00 UTC after 1800 s/);
   assert.match(text({ active: false, cookiesSent: [], expiredAt: T1 }), /The browser dropped it around 09:30:00 UTC/);
   assert.match(text({ code: 'too_many_keys', message: 'Too many.', status: 422 }), /refused the request: 422 too_many_keys\. Too many\./);
@@ -388,7 +388,7 @@ test('session sentences rendered from claims: each claim kind moves its sentence
   assert.match(said({ changes: null }).text, /the body was not an object/);
   assert.match(said({ changes: [] }).text, /an empty patch/);
   assert.match(said({ newSession: true, cookiesSent: [], tokenSent: false, idChanged: true }).text, /no token was needed.*created a new session/);
-  assert.match(said({ newSession: true, cookiesSent: [], tokenSent: false }).tip, /no Cookie and no X-CSRF-Token went out/);
+  assert.match(said({ newSession: true, cookiesSent: [], tokenSent: false }).tip, /no Cookie header and no X-CSRF-Token went out/);
   assert.match(said({ setCookie: 'none' }).text, /No Set-Cookie came back/);
   const regen = claimsOf(update({ url: '/regenerate-session', requestBody: null, body: { session: live(), data: {}, csrf_token: 'new', cookies_received: ['session_id'] } }));
   assert.equal(regen.idChanged, true);
@@ -413,7 +413,7 @@ test('a cookie write carries its claims, and its sentences follow them', () => {
   const said = explainCookieWrite(w);
   assert.deepEqual(said.claims, {
     cookieWrite: { name: 'favourite', written: 'oat%20meal', encoded: true, deleting: false, visibleBefore: false, visibleAfter: true,
-      carried: true, httpOnlyHeld: null, size: 20, purpose: null },
+      carried: true, keptOld: false, httpOnlyHeld: null, size: 19, purpose: null },
     cookiesSent: ['session_id', 'favourite']
   });
   assert.match(said.text, /percent-encoded, as oat%20meal/);
@@ -508,4 +508,20 @@ test('a page load at the capped expiry does not say the page view moved it', () 
   const said = explainPageLoad(capped(), exchange({ body: { session: capped({ page_views: 3 }), data: {}, cookies_received: ['session_id'] } }));
   assert.match(said.text, /the expiry stays at the absolute limit, 09:30:00 UTC/);
   assert.doesNotMatch(said.text, /moved the expiry/);
+});
+
+test('the devtools tip says which cookies went out when session_id did not', () => {
+  const c = claimsOf(update({ headersSet: { 'Content-Type': 'application/json' }, body: { session: live(), data: {}, csrf_token: 'n', cookies_received: ['theme', 'favourite'] } }));
+  assert.match(headersTip('update-session-data', c), /no session_id cookie \(the Cookie header carried only theme, favourite\) and no X-CSRF-Token went out/);
+  assert.doesNotMatch(headersTip('update-session-data', c), /no Cookie and/);
+});
+
+test('a refused over-long write that leaves the old value is not blamed on HttpOnly', () => {
+  const said = explainCookieWrite({ name: 'q', value: 'x'.repeat(4096), written: 'x'.repeat(4096), deleting: false, visibleBefore: true,
+    visibleAfter: false, nameVisibleAfter: true, received: ['q'] });
+  assert.equal(said.claims.cookieWrite.httpOnlyHeld, null);
+  assert.equal(said.claims.cookieWrite.keptOld, true);
+  assert.doesNotMatch(said.text + said.tip, /HttpOnly/);
+  assert.match(said.text, /still shows q with its earlier value/);
+  assert.match(said.text, /4,097 bytes, over the 4,096/);
 });
