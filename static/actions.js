@@ -181,6 +181,7 @@ export function burst() {
     return { key: key, value: run + '#' + (i + 1), status: 0, code: null, newSession: false };
   });
   let pending = outcomes.length;
+  let opened = false;
   /** Fires every update; counts replies, then reads. */
   function fire() {
     const token = currentToken();
@@ -200,7 +201,7 @@ export function burst() {
   function count() {
     request({ method: 'GET', url: '/get-session-data' }, function (x) {
       const data = x.status === 200 && x.body ? x.body.data || {} : null;
-      const result = explainBurst(outcomes, data);
+      const result = explainBurst(outcomes, data, opened);
       renderBurst(result, outcomes);
       explain(withClaimsOf(x, result));
     });
@@ -211,6 +212,7 @@ export function burst() {
     if (x.body && x.body.session && x.body.session.active) {
       fire();
     } else {
+      opened = true;
       request({ method: 'POST', url: '/update-session-data', body: {} }, fire);
     }
   });

@@ -19,6 +19,8 @@ const THEME_NOTE = 'The server reads theme when it renders the page (data-theme 
  * it received, and against the data in the reply of the read that followed.
  * @typedef {Object} BurstClaims
  * @property {number} sent - (checked) updates sent together
+ * @property {boolean} opened - one update with an empty patch went first,
+ *   to start a session
  * @property {number} accepted - (checked, with newSessions: the 200s)
  *   answered 200 by the live session
  * @property {number} newSessions - answered 200 with a session of their own
@@ -33,9 +35,11 @@ const THEME_NOTE = 'The server reads theme when it renders the page (data-theme 
  * The claims of a burst (see {@link BurstClaims}).
  * @param {Array<{key: string, value: *, status: number, code: (string|null), newSession: boolean}>} outcomes
  * @param {Object|null} data - the session data read after the burst, or null when the read failed
+ * @param {boolean} [opened] - the page first sent one update with an empty
+ *   patch to start a session, as there was no live one
  * @returns {BurstClaims}
  */
-export function burstClaims(outcomes, data) {
+export function burstClaims(outcomes, data, opened) {
   const accepted = outcomes.filter(function (o) { return o.status === 200 && !o.newSession; });
   const holds = function (o) {
     return Object.prototype.hasOwnProperty.call(data, o.key) && JSON.stringify(data[o.key]) === JSON.stringify(o.value);
@@ -43,6 +47,7 @@ export function burstClaims(outcomes, data) {
   const arrived = data === null ? null : accepted.filter(holds).length;
   return {
     sent: outcomes.length,
+    opened: Boolean(opened),
     accepted: accepted.length,
     newSessions: outcomes.filter(function (o) { return o.status === 200 && o.newSession; }).length,
     refused: tally(outcomes.filter(function (o) { return o.status !== 200; })),
@@ -59,12 +64,17 @@ export function burstClaims(outcomes, data) {
  *   newSession: the reply carried another CSRF token than the one sent, so
  *   the update found no live session and started one of its own
  * @param {Object|null} data - the session data read after the burst, or null when the read failed
+ * @param {boolean} [opened] - the page first started a session with one empty update
  * @returns {import('./explain.js').Explanation & {arrived: number, lost: number, refused: number}}
  */
-export function explainBurst(outcomes, data) {
-  const c = burstClaims(outcomes, data);
+export function explainBurst(outcomes, data, opened) {
+  const c = burstClaims(outcomes, data, opened);
   const refused = Object.keys(c.refused).reduce(function (sum, label) { return sum + c.refused[label]; }, 0);
   const lines = [];
+  if (c.opened) {
+    lines.push('There was no live session, so the page first sent one update with an empty patch ({}), which started one; then the ' +
+      c.sent + ' went out together.');
+  }
   if (c.arrived === null) {
     lines.push(c.accepted + ' of ' + c.sent + ' updates were accepted, but reading the data afterwards failed, so the page cannot say whether they were kept.');
   } else {
@@ -84,7 +94,8 @@ export function explainBurst(outcomes, data) {
   } else if (c.accepted && c.arrived !== null) {
     lines.push('Each request loads, changes and saves the whole session; the server runs the requests of one session one at a time, so none overwrites another. Many session libraries do not, and keep only some of them.');
   }
-  const result = said(lines, 'Network: ' + c.sent + ' update-session-data requests started together; each keeps its own status.',
+  const result = said(lines, 'Network: ' + (c.opened ? 'one update-session-data with {} first, then ' : '') + c.sent +
+    ' update-session-data requests started together; each keeps its own status.',
     c.lost > 0 || c.arrived === null || c.newSessions > 0);
   result.arrived = c.arrived || 0;
   result.lost = c.lost;

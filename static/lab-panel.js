@@ -217,6 +217,20 @@ function watchCookies() {
   update();
 }
 
+/**
+ * The lab's own API control starts from, and follows, the page's "Send
+ * with" choice (which the page keeps on <html data-api>); the learner can
+ * still pick the other API for the lab alone.
+ */
+function followPageApi() {
+  const root = document.documentElement;
+  const follow = function () {
+    if (root.dataset.api === 'xhr' || root.dataset.api === 'fetch') labEl.api.value = root.dataset.api;
+  };
+  new MutationObserver(follow).observe(root, { attributes: true, attributeFilter: ['data-api'] });
+  follow();
+}
+
 /** Wires the panel, or says why it cannot run. */
 function init() {
   watchCookies();
@@ -227,6 +241,7 @@ function init() {
   }
   renderTargets(targets, labStatus(targets));
   watchTableWidth();
+  followPageApi();
   labEl.form.addEventListener('submit', onSend);
   labEl.runAll.addEventListener('click', onRunAll);
   labEl.attackPort.addEventListener('click', function () { onAttack('port'); });

@@ -602,9 +602,10 @@ async fn compare_body(
 }
 
 /// A burst's claims against the updates Chromium sent before the read
-/// `seen` (the burst's own, the latest `sent` of them): how many were
-/// answered 200, how many refused, and how many of the accepted ones hold
-/// their value in the data the read's reply carries.
+/// `seen` (the burst's own, the latest `sent` of them): whether an empty
+/// update went just before them when the page says it opened a session,
+/// how many were answered 200, how many refused, and how many of the
+/// accepted ones hold their value in the data the read's reply carries.
 async fn compare_burst(
     client: &Client,
     burst: &Value,
@@ -627,6 +628,15 @@ async fn compare_burst(
             .collect();
         updates.sort_by_key(|s| s.order);
         let first = updates.len().saturating_sub(count);
+        // "The page first sent one update with an empty patch": the update
+        // just before the burst's own carried `{}`.
+        let opener = first
+            .checked_sub(1)
+            .and_then(|i| updates[i].post_data.as_deref())
+            .is_some_and(|body| body.trim() == "{}");
+        if burst["opened"] == true {
+            verdict.check("burst", burst["opened"].as_bool(), Some(opener));
+        }
         updates[first..]
             .iter()
             .map(|s| (s.status, s.post_data.clone()))

@@ -439,7 +439,7 @@ test('a burst carries its claims, and its sentences follow them', () => {
   ];
   const said = explainBurst(outcomes, { a: 1 });
   assert.deepEqual(said.claims, {
-    burst: { sent: 4, accepted: 1, newSessions: 1, refused: { '422 too_many_keys': 1, 'no reply': 1 }, arrived: 1, lost: 0 }
+    burst: { sent: 4, opened: false, accepted: 1, newSessions: 1, refused: { '422 too_many_keys': 1, 'no reply': 1 }, arrived: 1, lost: 0 }
   });
   assert.match(said.text, /^1 of 4 updates/);
   assert.match(said.text, /1 found no live session/);
@@ -524,4 +524,13 @@ test('a refused over-long write that leaves the old value is not blamed on HttpO
   assert.doesNotMatch(said.text + said.tip, /HttpOnly/);
   assert.match(said.text, /still shows q with its earlier value/);
   assert.match(said.text, /4,097 bytes, over the 4,096/);
+});
+
+test('a burst that had to start a session first says so, in the text and the tip', () => {
+  const outcomes = [{ key: 'a', value: 1, status: 200, code: null, newSession: false }];
+  const said = explainBurst(outcomes, { a: 1 }, true);
+  assert.equal(said.claims.burst.opened, true);
+  assert.match(said.text, /first sent one update with an empty patch \(\{\}\), which started one; then the 1 went out together/);
+  assert.match(said.tip, /one update-session-data with \{\} first, then 1 update-session-data/);
+  assert.doesNotMatch(explainBurst(outcomes, { a: 1 }).text, /empty patch/);
 });
