@@ -329,13 +329,32 @@ export function describeCountdown(session, now) {
 
 /**
  * The session summary's Expires row: "unless used again" only while a
- * request can still move the expiry, not once it is the absolute limit.
+ * request can still move the expiry, not once it is the absolute limit,
+ * and said to have passed once it has (the summary is the last reply's).
  * @param {Object} session - a live `session` member
+ * @param {number} [now] - Unix ms
  * @returns {string}
  */
-export function describeExpiryRow(session) {
+export function describeExpiryRow(session, now) {
+  if (now !== undefined && now >= Date.parse(session.expires_at)) {
+    return formatTime(session.expires_at) + ', which has passed: the server no longer has the session';
+  }
   return formatTime(session.expires_at) +
     (isCapped(session) ? ', the absolute limit: a request no longer moves it' : ' unless used again');
+}
+
+/**
+ * The session summary's Active row: the last reply's word, and, once the
+ * expiry it reported has passed, that it no longer holds.
+ * @param {Object} session - the `session` member of the last reply
+ * @param {number} [now] - Unix ms
+ * @returns {string}
+ */
+export function describeActiveRow(session, now) {
+  if (!session.active) return 'no';
+  return now !== undefined && now >= Date.parse(session.expires_at)
+    ? 'yes at the last reply; expired since (its expiry has passed)'
+    : 'yes';
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 
 import {
-  cookieHeaderNote, describeAbsoluteCountdown, describeCountdown, describeExpiryRow, describeStore, summarizeBurst
+  cookieHeaderNote, describeAbsoluteCountdown, describeActiveRow, describeCountdown, describeExpiryRow, describeStore, summarizeBurst
 } from './explain-panels.js';
 import { apiName, formatTime, receivedNote } from './format.js';
 
@@ -49,7 +49,7 @@ export function renderCookies(cookieText) {
 export function renderSession(body) {
   el.sessionJson.textContent = JSON.stringify(body, null, 2);
   const session = (body && body.session) || { active: false };
-  const rows = [['Active', session.active ? 'yes' : 'no']];
+  const rows = [['Active', describeActiveRow(session)]];
   if (session.active) {
     rows.push(['Created', formatTime(session.created_at)]);
     rows.push(['Expires', describeExpiryRow(session)]);
@@ -79,9 +79,15 @@ export function renderSession(body) {
  * @param {Object} session - the session the page knows now
  */
 export function renderKnownExpiry(session) {
+  setSummaryRow('Expires', describeExpiryRow(session));
+}
+
+/** Sets one row of the session summary, when it has that row and the text changed. */
+function setSummaryRow(label, text) {
   const rows = el.sessionSummary.querySelectorAll('dt');
   Array.prototype.forEach.call(rows, function (dt) {
-    if (dt.textContent === 'Expires' && dt.nextElementSibling) dt.nextElementSibling.textContent = describeExpiryRow(session);
+    const dd = dt.nextElementSibling;
+    if (dt.textContent === label && dd && dd.textContent !== text) dd.textContent = text;
   });
 }
 
@@ -92,6 +98,10 @@ export function renderKnownExpiry(session) {
  * @param {number} now - Unix ms
  */
 export function renderCountdown(session, now) {
+  if (session && session.active && el.sessionSummary.dataset.active === 'true') {
+    setSummaryRow('Active', describeActiveRow(session, now));
+    setSummaryRow('Expires', describeExpiryRow(session, now));
+  }
   drawCountdown(el.countdown, describeCountdown(session, now));
   drawCountdown(el.absoluteCountdown, describeAbsoluteCountdown(session, now));
 }

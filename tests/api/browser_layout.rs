@@ -135,6 +135,16 @@ async fn idle_expiry_is_told_as_the_cookie_dropped_when_the_countdown_ended() ->
         // wait those out (the cookie's Max-Age has run out by then
         // whatever the rounding).
         tokio::time::sleep(Duration::from_millis(2500)).await;
+        // The summary shows the last reply; it says that reply's expiry
+        // has passed rather than "Active yes ... unless used again".
+        let summary = eval(
+            client,
+            "return document.getElementById('session-summary').textContent;",
+        )
+        .await?;
+        let summary = summary.as_str().unwrap_or_default();
+        assert!(summary.contains("expired since"), "{summary}");
+        assert!(!summary.contains("unless used again"), "{summary}");
         let before = answered(client).await?;
         click(client, "refresh").await?;
         wait_for(

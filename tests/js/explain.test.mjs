@@ -222,7 +222,7 @@ test('a reload names the same session, a new one, or the first view', () => {
 
 // The sentences beside the exchanges: the theme note, a refused cookie
 // name, the burst's summary line, the store and the countdown.
-const { explainInvalidCookieName, summarizeBurst, describeStore, describeCountdown, describeExpiryRow } = await importStatic('explain-panels.js');
+const { explainInvalidCookieName, summarizeBurst, describeStore, describeCountdown, describeExpiryRow, describeActiveRow } = await importStatic('explain-panels.js');
 
 test('the theme toggle\'s write adds what the server does with theme, only once the cookie is stored', () => {
   const write = { name: 'theme', value: 'dark', written: 'dark', deleting: false, visibleBefore: true, received: ['session_id', 'theme'] };
@@ -533,4 +533,16 @@ test('a burst that had to start a session first says so, in the text and the tip
   assert.match(said.text, /first sent one update with an empty patch \(\{\}\), which started one; then the 1 went out together/);
   assert.match(said.tip, /one update-session-data with \{\} first, then 1 update-session-data/);
   assert.doesNotMatch(explainBurst(outcomes, { a: 1 }).text, /empty patch/);
+});
+
+test('the session summary says when the expiry it shows has passed', () => {
+  const s = live({ absolute_expires_at: '2026-11-28T17:00:00Z' });
+  const before = Date.parse(T1) - 1000;
+  const after = Date.parse(T1) + 1000;
+  assert.equal(describeActiveRow(s, before), 'yes');
+  assert.match(describeActiveRow(s, after), /^yes at the last reply; expired since/);
+  assert.equal(describeExpiryRow(s, before), '09:30:00 UTC unless used again');
+  assert.match(describeExpiryRow(s, after), /^09:30:00 UTC, which has passed/);
+  assert.doesNotMatch(describeExpiryRow(s, after), /unless used again/);
+  assert.equal(describeActiveRow({ active: false }, after), 'no');
 });
