@@ -266,23 +266,28 @@ pub fn add_context_to_error<C: Serialize>(response: &mut Response, context: &C) 
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let mut bytes = Vec::with_capacity(512);
     match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => (
-            status,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(()) => json_text_response(status, bytes),
         Err(err) => {
             tracing::error!(%err, "could not serialize a response");
             (StatusCode::INTERNAL_SERVER_ERROR, "").into_response()
         }
     }
+}
+
+/// [`json_response`] for a body already written as JSON text.
+pub fn json_text_response(status: StatusCode, json: Vec<u8>) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        json,
+    )
+        .into_response()
 }
 
 /// Answers any path that matches no route.

@@ -25,6 +25,7 @@
 
 pub mod layer;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -230,13 +231,13 @@ impl AppSession {
     /// A short digest of the session id, to tell ids apart without
     /// showing them: the first 8 hex digits of the SHA-256 of the cookie's
     /// value. `None` without a live session.
-    pub fn id_fingerprint(&self) -> Option<String> {
+    pub fn id_fingerprint(&self) -> Option<Cow<'_, str>> {
         let state = self.state.as_ref()?;
         let id = self.session.id()?;
         if state.id_fingerprint.is_empty() {
-            return Some(fingerprint(id));
+            return Some(Cow::Owned(fingerprint(id)));
         }
-        Some(state.id_fingerprint.clone())
+        Some(Cow::Borrowed(&state.id_fingerprint))
     }
 
     /// The user logged in on this session, if any.
