@@ -62,6 +62,14 @@ impl JsonText {
         self.0.extend_from_slice(&digits[start..]);
     }
 
+    /// Appends `time` as a JSON string.
+    pub fn time(&mut self, time: &Rfc3339) {
+        self.0.reserve(time.0.len() + 2);
+        self.0.push(b'"');
+        self.0.extend_from_slice(&time.0);
+        self.0.push(b'"');
+    }
+
     /// Appends `true` or `false`.
     pub fn boolean(&mut self, value: bool) {
         self.raw(if value { "true" } else { "false" });

@@ -89,7 +89,7 @@ impl SessionSummary<'_> {
         let time = |out: &mut JsonText, key: &str, unix_seconds: Option<i64>| {
             if let Some(text) = unix_seconds.and_then(Rfc3339::of) {
                 out.raw(key);
-                out.string(text.as_str());
+                out.time(&text);
             }
         };
         out.raw("{\"session\":{\"active\":");

@@ -288,7 +288,9 @@ impl SessionStore for BoundedStore {
 fn decode(id: &Id, entry: &Entry) -> session_store::Result<Record> {
     let data = match &entry.data {
         Payload::Text { key, value } => {
-            HashMap::from([(key.to_string(), Value::String(value.to_string()))])
+            // `String::from`, not `to_string`: a `Box<str>`'s goes through
+            // the formatting machinery.
+            HashMap::from([(String::from(&**key), Value::String(String::from(&**value)))])
         }
         Payload::Json(bytes) => serde_json::from_slice(bytes)
             .map_err(|err| session_store::Error::Decode(err.to_string()))?,
