@@ -7,7 +7,6 @@
 //! bare axum binary, for reference.
 
 use axum::response::Response;
-use serde_json::{json, Map, Value};
 
 use crate::routes::reply::{reply_response, SessionReply, SessionSummary};
 
@@ -16,10 +15,6 @@ const CREATED_AT: i64 = 1_795_683_600;
 
 /// `GET /bench/ceiling`.
 pub async fn ceiling() -> Response {
-    let data = match json!({"color": "blue"}) {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
     reply_response(SessionReply {
         session: SessionSummary {
             active: true,
@@ -31,7 +26,7 @@ pub async fn ceiling() -> Response {
             idle_timeout_seconds: Some(1800),
             ..SessionSummary::default()
         },
-        data: &data,
+        data: r#"{"color":"blue"}"#,
         csrf_token: Some("ZAmzkfoOT4HnoSy0TDJhvkCQWntnYho98XVoB2Hoi2M"),
         cookies_received: ["session_id"],
         served_by: "127.0.0.1:40000",

@@ -62,6 +62,14 @@ impl JsonText {
         self.0.extend_from_slice(&digits[start..]);
     }
 
+    /// Appends `number`.
+    pub fn integer(&mut self, number: i64) {
+        if number < 0 {
+            self.0.push(b'-');
+        }
+        self.number(number.unsigned_abs());
+    }
+
     /// Appends `time` as a JSON string.
     pub fn time(&mut self, time: &Rfc3339) {
         self.0.reserve(time.0.len() + 2);
@@ -83,6 +91,13 @@ impl JsonText {
     /// The text's bytes.
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
+    }
+
+    /// The text.
+    pub fn into_string(self) -> String {
+        // Only ever `str`s were appended.
+        String::from_utf8(self.0)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
     }
 }
 
@@ -147,6 +162,13 @@ mod tests {
             let mut ours = JsonText::with_capacity(0);
             ours.number(number);
             prop_assert_eq!(as_string(ours), serde_json::to_string(&number).unwrap());
+        }
+
+        #[test]
+        fn integers_are_written_as_serde_json_writes_them(number in any::<i64>()) {
+            let mut ours = JsonText::with_capacity(0);
+            ours.integer(number);
+            prop_assert_eq!(ours.into_string(), serde_json::to_string(&number).unwrap());
         }
 
         #[test]

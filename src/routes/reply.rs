@@ -3,14 +3,13 @@
 //! it, the cookie names that came, and the instance that answered.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use serde::Serialize;
 
 use crate::cookies::{CookieNames, ReceivedCookies};
 use crate::error::{json_response, json_text_response, AppError};
 use crate::instance::ServedBy;
 use crate::json::{JsonText, Rfc3339};
-use crate::patch::Data;
 use crate::session::AppSession;
 
 /// `session.reason` when a `session_id` cookie found no live session.
@@ -21,7 +20,8 @@ const UNKNOWN_OR_EXPIRED: &str = "unknown_or_expired";
 #[derive(Debug)]
 pub struct SessionReply<'a, N> {
     pub session: SessionSummary<'a>,
-    pub data: &'a Data,
+    /// The learner's data: the JSON text of an object.
+    pub data: &'a str,
     pub csrf_token: Option<&'a str>,
     /// The names of the cookies that came, in order.
     pub cookies_received: N,
@@ -56,11 +56,11 @@ pub struct SessionSummary<'a> {
 impl<'a, N: IntoIterator<Item = &'a str>> SessionReply<'a, N> {
     /// The reply as JSON text: the members in order, written straight
     /// into one buffer (`json.rs` says why).
-    pub fn to_json(self) -> serde_json::Result<Vec<u8>> {
+    pub fn to_json(self) -> Vec<u8> {
         let mut out = JsonText::with_capacity(512);
         self.session.write(&mut out);
         out.raw(",\"data\":");
-        out.value(self.data)?;
+        out.raw(self.data);
         if let Some(token) = self.csrf_token {
             out.raw(",\"csrf_token\":");
             out.string(token);
@@ -79,7 +79,7 @@ impl<'a, N: IntoIterator<Item = &'a str>> SessionReply<'a, N> {
         out.raw(",\"fixation_defence\":");
         out.boolean(self.fixation_defence);
         out.raw("}");
-        Ok(out.into_bytes())
+        out.into_bytes()
     }
 }
 
@@ -124,10 +124,7 @@ impl SessionSummary<'_> {
 
 /// `200` with `reply`.
 pub fn reply_response<'a, N: IntoIterator<Item = &'a str>>(reply: SessionReply<'a, N>) -> Response {
-    match reply.to_json() {
-        Ok(json) => json_text_response(StatusCode::OK, json),
-        Err(err) => AppError::Internal(format!("session reply: {err}")).into_response(),
-    }
+    json_text_response(StatusCode::OK, reply.to_json())
 }
 
 /// `200` with the session's state after the handler's work.
@@ -136,7 +133,6 @@ pub fn session_reply(
     cookies: &ReceivedCookies,
     served_by: &ServedBy,
 ) -> Response {
-    let no_data = Data::new();
     let fingerprint = session.id_fingerprint();
     let (summary, data, csrf_token) = match session.state() {
         Some(state) => (
@@ -152,7 +148,7 @@ pub fn session_reply(
                 authenticated_at: state.authenticated_at(),
                 reason: None,
             },
-            state.data(),
+            state.data().json(),
             Some(state.csrf_token()),
         ),
         None => (
@@ -162,7 +158,7 @@ pub fn session_reply(
                     .then_some(UNKNOWN_OR_EXPIRED),
                 ..SessionSummary::default()
             },
-            &no_data,
+            "{}",
             None,
         ),
     };
@@ -220,6 +216,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::patch::Data;
 
     /// The reply as serde's derive wrote it before `to_json`: the reference.
     #[derive(Serialize)]
@@ -292,6 +289,7 @@ mod tests {
             let (views, idle) = numbers;
             let (with_fingerprint, with_user, with_token, with_reason) = optional;
             let data: Data = data.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let data_text = serde_json::to_string(&data).unwrap();
             let reason = with_reason.then_some(UNKNOWN_OR_EXPIRED);
             let reference = Reference {
                 session: ReferenceSummary {
@@ -326,7 +324,7 @@ mod tests {
                     authenticated_at: authenticated,
                     reason,
                 },
-                data: &data,
+                data: &data_text,
                 csrf_token: with_token.then_some(token.as_str()),
                 cookies_received: names.iter().map(String::as_str),
                 served_by: &served_by,
@@ -334,7 +332,7 @@ mod tests {
                 fixation_defence: active,
             };
 
-            let ours = String::from_utf8(ours.to_json().unwrap()).unwrap();
+            let ours = String::from_utf8(ours.to_json()).unwrap();
 
             prop_assert_eq!(ours, serde_json::to_string(&reference).unwrap());
         }

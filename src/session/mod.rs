@@ -22,6 +22,10 @@
 //! Everything the app keeps lives in one `SessionState`, stored as one
 //! JSON string under one key of the tower-sessions record: a request reads
 //! and writes it in one step, and the store keeps it without re-encoding.
+//! The learner's data stays JSON text inside it ([`DataText`]): a request
+//! that does not change the data neither builds it as a tree nor writes it
+//! out again, and one that does writes it once, for the store and the
+//! reply alike.
 
 pub mod layer;
 
@@ -32,12 +36,14 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
 
 use crate::cookies::{cookie_pairs, SESSION_COOKIE};
 use crate::error::AppError;
+use crate::json::JsonText;
 use crate::patch::{self, Data};
 use crate::token::random_token;
 
@@ -74,7 +80,7 @@ pub struct SessionState {
     expires_at_ms: i64,
     page_views: u64,
     csrf_token: String,
-    data: Data,
+    data: DataText,
     /// Unix time, milliseconds: when the session ends however active
     /// (creation or last login plus the absolute timeout). 0 in a state
     /// saved before there was a limit: then counted from `created_at`.
@@ -95,6 +101,51 @@ pub struct SessionState {
     /// 3,000 instructions). Empty in a state saved before it was kept.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     id_fingerprint: String,
+}
+
+/// The learner's data: the JSON text of an object, as serde_json wrote it
+/// (`None`: `{}`).
+#[derive(Debug, Clone, Default)]
+pub struct DataText(Option<Box<RawValue>>);
+
+impl DataText {
+    /// `data` written as JSON text.
+    fn of(data: &Data) -> Result<Self, AppError> {
+        serde_json::value::to_raw_value(data)
+            .map(|raw| Self(Some(raw)))
+            .map_err(|err| AppError::Internal(format!("session data: {err}")))
+    }
+
+    /// The data as a tree, to change it.
+    fn parse(&self) -> Result<Data, AppError> {
+        serde_json::from_str(self.json())
+            .map_err(|err| AppError::Internal(format!("stored session data: {err}")))
+    }
+
+    /// The JSON text: an object, exactly as serde_json writes the data.
+    pub fn json(&self) -> &str {
+        self.0.as_deref().map_or("{}", RawValue::get)
+    }
+}
+
+impl Serialize for DataText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(raw) => raw.serialize(serializer),
+            None => Data::new().serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DataText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // Kept as text, but still only an object: what was always stored.
+        if !raw.get().starts_with('{') {
+            return Err(serde::de::Error::custom("session data is not an object"));
+        }
+        Ok(Self(Some(raw)))
+    }
 }
 
 /// The request's session: tower-sessions' handle plus the app's state, loaded
@@ -130,7 +181,7 @@ impl SessionState {
     }
 
     /// The learner's data.
-    pub fn data(&self) -> &Data {
+    pub fn data(&self) -> &DataText {
         &self.data
     }
 
@@ -147,6 +198,46 @@ impl SessionState {
     /// When they logged in, Unix seconds.
     pub fn authenticated_at(&self) -> Option<i64> {
         self.authenticated_at
+    }
+}
+
+impl SessionState {
+    /// The state as it is stored: JSON text, byte for byte what serde's
+    /// derive writes (members in the order declared, the optional ones
+    /// left out as their attributes say), written straight into one
+    /// buffer (`json.rs` says why).
+    fn to_json(&self) -> String {
+        let data = self.data.json();
+        let mut out = JsonText::with_capacity(224 + data.len());
+        out.raw("{\"created_at\":");
+        out.integer(self.created_at);
+        out.raw(",\"expires_at_ms\":");
+        out.integer(self.expires_at_ms);
+        out.raw(",\"page_views\":");
+        out.number(self.page_views);
+        out.raw(",\"csrf_token\":");
+        out.string(&self.csrf_token);
+        out.raw(",\"data\":");
+        out.raw(data);
+        out.raw(",\"absolute_expires_at_ms\":");
+        out.integer(self.absolute_expires_at_ms);
+        if let Some(user) = &self.user {
+            out.raw(",\"user\":");
+            out.string(user);
+        }
+        if let Some(at) = self.authenticated_at {
+            out.raw(",\"authenticated_at\":");
+            out.integer(at);
+        }
+        if self.browser_session_cookie {
+            out.raw(",\"browser_session_cookie\":true");
+        }
+        if !self.id_fingerprint.is_empty() {
+            out.raw(",\"id_fingerprint\":");
+            out.string(&self.id_fingerprint);
+        }
+        out.raw("}");
+        out.into_string()
     }
 }
 
@@ -268,7 +359,7 @@ impl AppSession {
             .as_deref()
             .is_some_and(|previous| previous != user)
         {
-            state.data = Data::new();
+            state.data = DataText::default();
         }
         state.user = Some(user.to_owned());
         state.authenticated_at = Some(now.div_euclid(1000));
@@ -311,16 +402,14 @@ impl AppSession {
     /// Applies a merge patch to the data, creating the session if there is
     /// none. A patch that would break a limit changes nothing.
     pub async fn apply_patch(&mut self, patch: Data) -> Result<(), AppError> {
-        // Merged in place, without a copy: this state is the request's own,
-        // and a refused patch returns before `write`, so the stored session
-        // stays exactly as it was (its data here is then left taken).
-        let mut data = self
-            .state
-            .as_mut()
-            .map(|state| std::mem::take(&mut state.data))
-            .unwrap_or_default();
+        // A refused patch returns before `write`: the stored session stays
+        // exactly as it was.
+        let mut data = match &self.state {
+            Some(state) => state.data.parse()?,
+            None => Data::new(),
+        };
         patch::merge_patch(&mut data, patch)?;
-        self.state_or_new().data = data;
+        self.state_or_new().data = DataText::of(&data)?;
         self.write().await
     }
 
@@ -357,7 +446,7 @@ impl AppSession {
                 expires_at_ms: 0,
                 page_views: 0,
                 csrf_token: new_csrf_token(),
-                data: Data::new(),
+                data: DataText::default(),
                 absolute_expires_at_ms: now.saturating_add(absolute),
                 user: None,
                 authenticated_at: None,
@@ -401,8 +490,7 @@ impl AppSession {
                 i64::try_from(left).unwrap_or(i64::MAX),
             ))
         };
-        let text = serde_json::to_string(state)
-            .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+        let text = state.to_json();
         self.session.set_expiry(Some(expiry));
         self.session
             .insert_value(STATE_KEY, serde_json::Value::String(text))
@@ -414,8 +502,7 @@ impl AppSession {
             // that the layer's save then writes.
             if let (Some(id), Some(state)) = (self.session.id(), &mut self.state) {
                 state.id_fingerprint = fingerprint(id);
-                let text = serde_json::to_string(state)
-                    .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+                let text = state.to_json();
                 self.session
                     .insert_value(STATE_KEY, serde_json::Value::String(text))
                     .await?;
@@ -449,4 +536,84 @@ fn new_csrf_token() -> String {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn some_text() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), "[A-Za-z0-9_-]{1,43}", any::<String>()]
+    }
+
+    fn a_state() -> impl Strategy<Value = SessionState> {
+        let numbers = (any::<i64>(), any::<i64>(), any::<u64>(), any::<i64>());
+        let texts = (some_text(), any::<Option<String>>(), some_text());
+        let data = proptest::collection::btree_map(some_text(), any::<Option<i64>>(), 0..4);
+        let login = (any::<Option<i64>>(), any::<bool>());
+        (numbers, texts, data, login).prop_map(|(numbers, texts, data, login)| {
+            let (created_at, expires_at_ms, page_views, absolute_expires_at_ms) = numbers;
+            let (csrf_token, user, id_fingerprint) = texts;
+            let data: Data = data
+                .into_iter()
+                .map(|(key, value)| (key, value.map_or(Value::Null, Value::from)))
+                .collect();
+            SessionState {
+                created_at,
+                expires_at_ms,
+                page_views,
+                csrf_token,
+                data: DataText::of(&data).unwrap(),
+                absolute_expires_at_ms,
+                user,
+                authenticated_at: login.0,
+                browser_session_cookie: login.1,
+                id_fingerprint,
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_stored_text_is_what_serde_writes_and_reads_back(state in a_state()) {
+            let text = state.to_json();
+
+            prop_assert_eq!(&text, &serde_json::to_string(&state).unwrap());
+            let back: SessionState = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(back.to_json(), text);
+        }
+    }
+
+    #[test]
+    fn data_stays_text_and_reads_as_it_was_written() {
+        let stored = json!({
+            "created_at": 1, "expires_at_ms": 2, "page_views": 3, "csrf_token": "t",
+            "data": {"b": [1, 2.5, null], "a": "\u{1}é\"", "c": {"d": true}},
+        })
+        .to_string();
+
+        let state: SessionState = serde_json::from_str(&stored).unwrap();
+
+        assert_eq!(
+            state.data().json(),
+            r#"{"a":"\u0001é\"","b":[1,2.5,null],"c":{"d":true}}"#
+        );
+        assert_eq!(state.data().parse().unwrap(), stored_data(&stored));
+        assert_eq!(DataText::default().json(), "{}");
+        let mut not_an_object: Value = serde_json::from_str(&stored).unwrap();
+        not_an_object["data"] = json!([{"a": 1}]);
+        let not_an_object = not_an_object.to_string();
+        let mut an_object: Value = serde_json::from_str(&not_an_object).unwrap();
+        an_object["data"] = json!({"a": 1});
+        assert!(serde_json::from_str::<SessionState>(&not_an_object).is_err());
+        assert!(serde_json::from_str::<SessionState>(&an_object.to_string()).is_ok());
+    }
+
+    fn stored_data(stored: &str) -> Data {
+        let value: Value = serde_json::from_str(stored).unwrap();
+        value["data"].as_object().unwrap().clone()
+    }
 }
