@@ -9,9 +9,6 @@
 //! tokens, names) is copied whole, and anything else goes through
 //! serde_json, so the text is byte for byte what serde_json writes.
 
-use serde::Serialize;
-use time::OffsetDateTime;
-
 /// A JSON text being written.
 #[derive(Debug)]
 pub struct JsonText(Vec<u8>);
@@ -30,62 +27,47 @@ impl JsonText {
 
     /// Appends `text` as a JSON string.
     pub fn string(&mut self, text: &str) {
-        // Without stopping early, so that the compiler checks many bytes
-        // at once.
-        let plain = text.bytes().fold(true, |plain, byte| {
-            plain & (byte >= 0x20) & (byte != b'"') & (byte != b'\\')
+        // Every byte, without stopping early: the compiler then checks
+        // many bytes at once.
+        let escape = text.bytes().fold(0u8, |escape, byte| {
+            escape | u8::from(byte < 0x20) | u8::from(byte == b'"') | u8::from(byte == b'\\')
         });
-        if plain {
-            self.0.reserve(text.len() + 2);
-            self.0.push(b'"');
-            self.0.extend_from_slice(text.as_bytes());
-            self.0.push(b'"');
+        if escape == 0 {
+            self.quoted(text.as_bytes());
         } else {
             // Writing a string into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut self.0, text);
         }
     }
 
+    /// Appends `bytes`, which need no escaping, in quotes.
+    fn quoted(&mut self, bytes: &[u8]) {
+        self.0.reserve(bytes.len() + 2);
+        self.0.push(b'"');
+        self.0.extend_from_slice(bytes);
+        self.0.push(b'"');
+    }
+
     /// Appends `number`.
     pub fn number(&mut self, number: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut rest = number;
-        loop {
-            start -= 1;
-            digits[start] = b"0123456789"[(rest % 10) as usize];
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.0.extend_from_slice(&digits[start..]);
+        self.0
+            .extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
     }
 
     /// Appends `number`.
     pub fn integer(&mut self, number: i64) {
-        if number < 0 {
-            self.0.push(b'-');
-        }
-        self.number(number.unsigned_abs());
+        self.0
+            .extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
     }
 
     /// Appends `time` as a JSON string.
     pub fn time(&mut self, time: &Rfc3339) {
-        self.0.reserve(time.0.len() + 2);
-        self.0.push(b'"');
-        self.0.extend_from_slice(&time.0);
-        self.0.push(b'"');
+        self.quoted(&time.0);
     }
 
     /// Appends `true` or `false`.
     pub fn boolean(&mut self, value: bool) {
         self.raw(if value { "true" } else { "false" });
-    }
-
-    /// Appends any serializable value, through serde_json.
-    pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> serde_json::Result<()> {
-        serde_json::to_writer(&mut self.0, value)
     }
 
     /// The text's bytes.
@@ -101,6 +83,14 @@ impl JsonText {
     }
 }
 
+/// `00` to `99`.
+const TWO_DIGITS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// A moment as RFC 3339 in UTC to the second (`2026-11-26T09:00:00Z`),
 /// as the `time` crate's `Rfc3339` writes it.
 #[derive(Clone, Copy, Debug)]
@@ -110,24 +100,41 @@ impl Rfc3339 {
     /// Unix seconds; `None` outside the years 0 to 9999, which RFC 3339
     /// cannot write.
     pub fn of(unix_seconds: i64) -> Option<Self> {
-        let time = OffsetDateTime::from_unix_timestamp(unix_seconds).ok()?;
-        let (year, month, day) = time.to_calendar_date();
-        let year = u16::try_from(year).ok().filter(|year| *year < 10_000)?;
-        let (hour, minute, second) = time.to_hms();
-        let mut text = *b"0000-00-00T00:00:00Z";
-        let mut put = |at: usize, value: u16, width: usize| {
-            let mut rest = value;
-            for place in (at..at + width).rev() {
-                text[place] = b"0123456789"[usize::from(rest % 10)];
-                rest /= 10;
-            }
+        const DAY: i64 = 86_400;
+        let days = unix_seconds.div_euclid(DAY);
+        let second_of_day = u32::try_from(unix_seconds.rem_euclid(DAY)).ok()?;
+        // The civil calendar from a day count: Howard Hinnant's
+        // `civil_from_days`, in 400-year eras counted from 0000-03-01.
+        let shifted = days.checked_add(719_468)?;
+        let era = shifted.div_euclid(146_097);
+        let day_of_era = u32::try_from(shifted.rem_euclid(146_097)).ok()?;
+        let year_of_era =
+            (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_from_march = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+        let month = if month_from_march < 10 {
+            month_from_march + 3
+        } else {
+            month_from_march - 9
         };
-        put(0, year, 4);
-        put(5, u16::from(u8::from(month)), 2);
-        put(8, u16::from(day), 2);
-        put(11, u16::from(hour), 2);
-        put(14, u16::from(minute), 2);
-        put(17, u16::from(second), 2);
+        let year = era
+            .checked_mul(400)?
+            .checked_add(i64::from(year_of_era) + i64::from(month <= 2))?;
+        let year = u32::try_from(year).ok().filter(|year| *year < 10_000)?;
+        let mut text = *b"0000-00-00T00:00:00Z";
+        for (at, value) in [
+            (0, year / 100),
+            (2, year % 100),
+            (5, month),
+            (8, day),
+            (11, second_of_day / 3600),
+            (14, second_of_day / 60 % 60),
+            (17, second_of_day % 60),
+        ] {
+            let pair = usize::try_from(value * 2).unwrap_or(0);
+            text[at..at + 2].copy_from_slice(&TWO_DIGITS[pair..pair + 2]);
+        }
         Some(Self(text))
     }
 
@@ -142,6 +149,7 @@ impl Rfc3339 {
 mod tests {
     use proptest::prelude::*;
     use time::format_description::well_known;
+    use time::OffsetDateTime;
 
     use super::*;
 

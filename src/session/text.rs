@@ -135,15 +135,21 @@ impl<'a> Reader<'a> {
     /// A JSON integer without sign: digits, no leading zero.
     fn unsigned(&mut self) -> Option<u64> {
         let rest = self.rest();
-        let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+        let mut value: u64 = 0;
+        let mut digits = 0;
+        while let Some(digit) = rest.get(digits).map(|byte| byte.wrapping_sub(b'0')) {
+            if digit > 9 {
+                break;
+            }
+            // Nineteen digits always fit; a twentieth may not.
+            value = match digits {
+                0..19 => value * 10 + u64::from(digit),
+                _ => value.checked_mul(10)?.checked_add(u64::from(digit))?,
+            };
+            digits += 1;
+        }
         if digits == 0 || (digits > 1 && rest.first() == Some(&b'0')) {
             return None;
-        }
-        let mut value: u64 = 0;
-        for digit in rest.get(..digits)? {
-            value = value
-                .checked_mul(10)?
-                .checked_add(u64::from(digit - b'0'))?;
         }
         self.at += digits;
         Some(value)
@@ -162,15 +168,17 @@ impl<'a> Reader<'a> {
     /// A JSON string with nothing escaped in it.
     fn string(&mut self) -> Option<&'a str> {
         self.expect("\"")?;
-        let length = self
-            .rest()
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
-        let start = self.at;
-        self.at += length;
-        self.expect("\"")?;
-        // Cut at ASCII bytes: on character boundaries.
-        self.text.get(start..start + length)
+        let rest = self.text.get(self.at..)?;
+        let text = rest.get(..rest.find('"')?)?;
+        // Every byte, without stopping early (see `JsonText::string`).
+        let escaped = text.bytes().fold(0u8, |escaped, byte| {
+            escaped | u8::from(byte < 0x20) | u8::from(byte == b'\\')
+        });
+        if escaped != 0 {
+            return None;
+        }
+        self.at += text.len() + 1;
+        Some(text)
     }
 
     /// The learner's data, kept as text, read by serde_json (which checks
