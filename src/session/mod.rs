@@ -32,7 +32,7 @@ mod text;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -351,7 +351,7 @@ impl AppSession {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let moved_ms = self.fresh_expiry_ms(state) - state.expires_at_ms;
+        let moved_ms = self.fresh_expiry_ms(state, now_ms()) - state.expires_at_ms;
         let threshold_ms = millis(self.rules.idle_timeout / REFRESH_DIVISOR);
         if moved_ms > threshold_ms {
             self.write().await?;
@@ -418,8 +418,8 @@ impl AppSession {
 
     /// When the session would expire if it were saved now: after the idle
     /// timeout, but never after its absolute limit.
-    fn fresh_expiry_ms(&self, state: &SessionState) -> i64 {
-        now_ms()
+    fn fresh_expiry_ms(&self, state: &SessionState, now_ms: i64) -> i64 {
+        now_ms
             .saturating_add(millis(self.rules.idle_timeout))
             .min(state.absolute_expires_at_ms)
     }
@@ -434,7 +434,7 @@ impl AppSession {
             return Ok(());
         };
         let now = now_ms();
-        let expires_at_ms = self.fresh_expiry_ms(state);
+        let expires_at_ms = self.fresh_expiry_ms(state, now);
         let Some(state) = &mut self.state else {
             return Ok(());
         };
@@ -485,8 +485,12 @@ fn fingerprint(id: tower_sessions::session::Id) -> String {
 
 /// Now, Unix milliseconds.
 fn now_ms() -> i64 {
-    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    i64::try_from(now).unwrap_or(i64::MAX)
+    // From the system clock, not through a calendar date: what a
+    // `time::OffsetDateTime` would cost on every request.
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
 }
 
 /// 256 random bits: unguessable, and safe in a header and an HTML attribute.
