@@ -1,68 +1,77 @@
-//! Logs: the subscriber (filter from `RUST_LOG`, default
-//! `ajax_sessions=info`) and the one-line-per-request middleware.
+//! How a log line is written: tracing-subscriber's default format,
+//! byte for byte, without its costs on the request log's path.
 //!
-//! Both are on every request's path, so both are kept cheap: one
-//! preformatted message instead of structured fields, written whole when
-//! it has nothing to escape ([`Fields`]), colours only on a terminal, and a
-//! timestamp whose date and time of day are formatted once per second per
-//! thread.
+//! - [`Lines`]: the line's timestamp, level and target are written as
+//!   strings, not through `write!` and the colour styles, when the line has
+//!   no colours and no span around it; any other line is the default
+//!   format's own.
+//! - [`Fields`]: the fields, with the request log's message written whole
+//!   when it has nothing to escape.
+//! - [`UtcMillis`]: the timestamp, its second formatted once per thread.
 
 use std::cell::RefCell;
-use std::fmt::{self, Write as _};
-use std::io::IsTerminal as _;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
-use tracing_subscriber::fmt::format::{DefaultVisitor, Writer};
+use tracing_subscriber::fmt::format::{DefaultVisitor, Format, Full, Writer};
 use tracing_subscriber::fmt::time::FormatTime;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
-/// The filter used when `RUST_LOG` is not set.
-const DEFAULT_FILTER: &str = "ajax_sessions=info";
-
-/// Installs the global subscriber: `RUST_LOG` or the default filter, to
-/// stderr.
-pub fn init() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_timer(UtcMillis)
-        .fmt_fields(Fields)
-        .init();
+/// Log lines as tracing-subscriber's `Format<Full>` writes them, timed by
+/// `T`.
+pub struct Lines<T> {
+    timer: T,
+    full: Format<Full, T>,
 }
 
-/// Middleware: one log line per request with method, path (never the query
-/// or headers, so never a cookie), status and time taken.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    if !tracing::enabled!(tracing::Level::INFO) {
-        return next.run(req).await;
+impl<T: FormatTime + Clone> Lines<T> {
+    /// Lines timed by `timer`.
+    pub fn new(timer: T) -> Self {
+        Self {
+            full: tracing_subscriber::fmt::format().with_timer(timer.clone()),
+            timer,
+        }
     }
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    // Microseconds as u64: formatting a u128 costs several times more.
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let path = uri.path();
-    let status = response.status();
-    let mut line = String::with_capacity(method.as_str().len() + path.len() + 32);
-    for part in [method.as_str(), " ", path, " ", status.as_str(), " "] {
-        line.push_str(part);
+}
+
+impl<S, N, T> FormatEvent<S, N> for Lines<T>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    T: FormatTime,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        if writer.has_ansi_escapes() || ctx.event_scope().is_some() {
+            return self.full.format_event(ctx, writer, event);
+        }
+        if self.timer.format_time(&mut writer).is_err() {
+            writer.write_str("<unknown time>")?;
+        }
+        let meta = event.metadata();
+        // The default's level, padded to five characters, between spaces.
+        writer.write_str(match *meta.level() {
+            Level::TRACE => " TRACE ",
+            Level::DEBUG => " DEBUG ",
+            Level::INFO => "  INFO ",
+            Level::WARN => "  WARN ",
+            Level::ERROR => " ERROR ",
+        })?;
+        writer.write_str(meta.target())?;
+        writer.write_str(": ")?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writer.write_char('\n')
     }
-    // Writing to a String cannot fail.
-    let _ = write!(line, "{micros}µs");
-    // A string, not format arguments: [`Fields`] writes it in one piece.
-    tracing::info!(message = line.as_str());
-    response
 }
 
 /// The fields of a log line, formatted as tracing-subscriber's
@@ -157,7 +166,8 @@ impl VisitFmt for FieldsVisitor<'_> {
 }
 
 /// `2026-11-26T09:00:00.123Z`: UTC with milliseconds.
-struct UtcMillis;
+#[derive(Clone, Copy, Debug)]
+pub struct UtcMillis;
 
 thread_local! {
     /// The last second formatted on this thread, and its text up to the
@@ -253,6 +263,59 @@ mod tests {
         });
         let bytes = captured.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// A clock that always says the same.
+    #[derive(Clone, Copy)]
+    struct Fixed;
+
+    impl FormatTime for Fixed {
+        fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+            w.write_str("2026-11-26T09:00:00.123Z")
+        }
+    }
+
+    /// Events at every level, with fields, and inside a span, as `lines`
+    /// writes them, with or without colours.
+    fn written_by<E>(lines: E, ansi: bool) -> String
+    where
+        E: for<'w> FormatEvent<tracing_subscriber::Registry, Fields> + Send + Sync + 'static,
+    {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(ansi)
+            .with_max_level(tracing::Level::TRACE)
+            .fmt_fields(Fields)
+            .event_format(lines)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(message = "GET /get-session-data 200 51µs");
+            tracing::trace!(a = 1, "trace");
+            tracing::debug!("debug {}", 2);
+            tracing::warn!(err = %"x", "warn");
+            tracing::error!("error");
+            let span = tracing::info_span!("request", id = 7);
+            span.in_scope(|| tracing::info!(message = "inside a span"));
+        });
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn log_lines_are_those_of_the_default_format() {
+        for ansi in [false, true] {
+            let ours = written_by(Lines::new(Fixed), ansi);
+            let default = written_by(tracing_subscriber::fmt::format().with_timer(Fixed), ansi);
+
+            assert_eq!(ours, default, "ansi: {ansi}");
+        }
+        let plain = written_by(Lines::new(Fixed), false);
+        assert!(plain.contains(" request{id=7}: "), "{plain}");
+        assert!(plain.starts_with(
+            "2026-11-26T09:00:00.123Z  INFO ajax_sessions::logging::format::tests: \
+             GET /get-session-data 200 51µs\n"
+        ));
     }
 
     #[test]
