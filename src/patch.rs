@@ -114,15 +114,7 @@ pub fn apply_patch(data: &Data, patch: Data) -> Result<Data, AppError> {
 /// (a request's session state, which is then never saved): it saves the
 /// copy [`apply_patch`] makes.
 pub fn merge_patch(data: &mut Data, patch: Data) -> Result<(), AppError> {
-    let mut document = Value::Object(std::mem::take(data));
-    json_patch::merge(&mut document, &Value::Object(patch));
-    let Value::Object(merged) = document else {
-        // A merge of an object into an object is always an object.
-        return Err(AppError::Internal(
-            "merge patch produced a non-object".into(),
-        ));
-    };
-    *data = merged;
+    merge_objects(data, patch);
     if data.len() > limits::MAX_TOP_LEVEL_KEYS {
         return Err(AppError::TooManyKeys(data.len()));
     }
@@ -131,6 +123,32 @@ pub fn merge_patch(data: &mut Data, patch: Data) -> Result<(), AppError> {
         return Err(AppError::SessionTooLarge(size));
     }
     Ok(())
+}
+
+/// RFC 7396 on two objects: a `null` removes its key, an object is merged
+/// into the object it meets (into an empty one if it meets anything else),
+/// any other value replaces what was there. The patch's values are moved
+/// in, not copied. The depth is bounded by serde_json's recursion limit,
+/// so the recursion is too.
+fn merge_objects(target: &mut Data, patch: Data) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(&key);
+            }
+            Value::Object(inner) => match target.get_mut(&key) {
+                Some(Value::Object(existing)) => merge_objects(existing, inner),
+                _ => {
+                    let mut fresh = Data::new();
+                    merge_objects(&mut fresh, inner);
+                    target.insert(key, Value::Object(fresh));
+                }
+            },
+            value => {
+                target.insert(key, value);
+            }
+        }
+    }
 }
 
 /// The length of a value's JSON, counted without building the string.
