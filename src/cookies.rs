@@ -34,12 +34,35 @@ fn pairs_of<'a>(
 ) -> impl Iterator<Item = (&'a str, &'a str)> {
     cookie_headers
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let name = name.trim_ascii();
-            (!name.is_empty()).then(|| (name, value.trim_ascii()))
-        })
+        .flat_map(Pairs)
+}
+
+/// The `name=value` pairs of one `Cookie` header. A header holds a few
+/// short pairs: a byte loop finds `;` and `=` in fewer instructions than
+/// `split`'s search, built for long texts.
+struct Pairs<'a>(&'a str);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.0.is_empty() {
+            let end = self.0.bytes().position(|byte| byte == b';');
+            let (pair, rest) = match end {
+                Some(at) => (self.0.get(..at)?, self.0.get(at + 1..)?),
+                None => (self.0, ""),
+            };
+            self.0 = rest;
+            let Some(equals) = pair.bytes().position(|byte| byte == b'=') else {
+                continue;
+            };
+            let name = pair.get(..equals)?.trim_ascii();
+            if !name.is_empty() {
+                return Some((name, pair.get(equals + 1..)?.trim_ascii()));
+            }
+        }
+        None
+    }
 }
 
 /// The `Cookie` headers of a request, for handlers. Cloning a header value
@@ -230,6 +253,21 @@ mod tests {
         assert_eq!(session_cookie(&two).id(), None);
         assert_eq!(session_cookie(&junk).id(), None);
         assert_eq!(session_cookie(&HeaderMap::new()), SessionCookie::Absent);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pairs_are_those_split_finds(header in "[a-c =;\t]{0,24}") {
+            let split: Vec<(&str, &str)> = header
+                .split(';')
+                .filter_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    let name = name.trim_ascii();
+                    (!name.is_empty()).then(|| (name, value.trim_ascii()))
+                })
+                .collect();
+            proptest::prop_assert_eq!(Pairs(&header).collect::<Vec<_>>(), split);
+        }
     }
 
     #[test]
