@@ -188,7 +188,13 @@ pub fn session_cookie(headers: &HeaderMap) -> SessionCookie<'_> {
 /// Appends `id` as the cookie carries it: what `Id`'s `Display` writes
 /// (its 16 bytes in URL-safe base64), without the formatting machinery.
 pub fn push_session_id(text: &mut String, id: Id) {
-    URL_SAFE_NO_PAD.encode_string(id.0.to_le_bytes(), text);
+    // Into a buffer of the exact size: `encode_string` goes through a
+    // chunked writer.
+    let mut encoded = [0u8; 22];
+    match URL_SAFE_NO_PAD.encode_slice(id.0.to_le_bytes(), &mut encoded) {
+        Ok(22) => text.push_str(std::str::from_utf8(&encoded).unwrap_or_default()),
+        _ => URL_SAFE_NO_PAD.encode_string(id.0.to_le_bytes(), text),
+    }
 }
 
 /// Removes every cookie called `name` from the request, keeping the others.

@@ -299,7 +299,9 @@ fn decode(id: &Id, entry: &Entry) -> session_store::Result<Record> {
         Payload::Text { key, value } => {
             // `String::from`, not `to_string`: a `Box<str>`'s goes through
             // the formatting machinery.
-            HashMap::from([(String::from(&**key), Value::String(String::from(&**value)))])
+            let mut data = HashMap::with_capacity(1);
+            data.insert(String::from(&**key), Value::String(String::from(&**value)));
+            data
         }
         Payload::Json(bytes) => serde_json::from_slice(bytes)
             .map_err(|err| session_store::Error::Decode(err.to_string()))?,
