@@ -110,6 +110,7 @@ pub struct DataText(Option<Box<RawValue>>);
 
 impl DataText {
     /// `data` written as JSON text.
+    #[cfg(test)]
     fn of(data: &Data) -> Result<Self, AppError> {
         serde_json::value::to_raw_value(data)
             .map(|raw| Self(Some(raw)))
@@ -364,12 +365,12 @@ impl AppSession {
     pub async fn apply_patch(&mut self, patch: Data) -> Result<(), AppError> {
         // A refused patch returns before `write`: the stored session stays
         // exactly as it was.
-        let mut data = match &self.state {
+        let data = match &self.state {
             Some(state) => state.data.parse()?,
             None => Data::new(),
         };
-        patch::merge_patch(&mut data, patch)?;
-        self.state_or_new().data = DataText::of(&data)?;
+        let merged = patch::merge_patch_to_json(data, patch)?;
+        self.state_or_new().data = DataText(Some(merged));
         self.write().await
     }
 
