@@ -260,7 +260,10 @@ impl Shared {
         if !session.is_modified() {
             return;
         }
-        let (cookie, echo) = if session.is_empty().await {
+        // Only a session without an id can be empty (tower-sessions'
+        // `is_empty`), and asking costs a wait for the record's lock.
+        let flushed = session.id().is_none() && session.is_empty().await;
+        let (cookie, echo) = if flushed {
             // The echo of a removal is the removal itself: it carries no id.
             (self.cookie.removal.clone(), self.cookie.removal.clone())
         } else if response.status().is_server_error() {
