@@ -37,9 +37,8 @@ fn pairs_of<'a>(
         .flat_map(Pairs)
 }
 
-/// The `name=value` pairs of one `Cookie` header. A header holds a few
-/// short pairs: a byte loop finds `;` and `=` in fewer instructions than
-/// `split`'s search, built for long texts.
+/// The `name=value` pairs of one `Cookie` header. memchr finds `;` and `=`
+/// several bytes at a time, in fewer instructions than `split`'s search.
 struct Pairs<'a>(&'a str);
 
 impl<'a> Iterator for Pairs<'a> {
@@ -47,13 +46,13 @@ impl<'a> Iterator for Pairs<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.0.is_empty() {
-            let end = self.0.bytes().position(|byte| byte == b';');
+            let end = memchr::memchr(b';', self.0.as_bytes());
             let (pair, rest) = match end {
                 Some(at) => (self.0.get(..at)?, self.0.get(at + 1..)?),
                 None => (self.0, ""),
             };
             self.0 = rest;
-            let Some(equals) = pair.bytes().position(|byte| byte == b'=') else {
+            let Some(equals) = memchr::memchr(b'=', pair.as_bytes()) else {
                 continue;
             };
             let name = pair.get(..equals)?.trim_ascii();
