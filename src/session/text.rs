@@ -137,14 +137,16 @@ impl<'a> Reader<'a> {
         let rest = self.rest();
         let mut value: u64 = 0;
         let mut digits = 0;
-        while let Some(digit) = rest.get(digits).map(|byte| byte.wrapping_sub(b'0')) {
+        for &byte in rest {
+            let digit = byte.wrapping_sub(b'0');
             if digit > 9 {
                 break;
             }
             // Nineteen digits always fit; a twentieth may not.
-            value = match digits {
-                0..19 => value * 10 + u64::from(digit),
-                _ => value.checked_mul(10)?.checked_add(u64::from(digit))?,
+            value = if digits < 19 {
+                value * 10 + u64::from(digit)
+            } else {
+                value.checked_mul(10)?.checked_add(u64::from(digit))?
             };
             digits += 1;
         }
@@ -169,7 +171,7 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect("\"")?;
         let rest = self.text.get(self.at..)?;
-        let text = rest.get(..rest.find('"')?)?;
+        let text = rest.get(..memchr::memchr(b'"', rest.as_bytes())?)?;
         // Every byte, without stopping early (see `JsonText::string`).
         let escaped = text.bytes().fold(0u8, |escaped, byte| {
             escaped | u8::from(byte < 0x20) | u8::from(byte == b'\\')
