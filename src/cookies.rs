@@ -7,6 +7,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::{Serialize, Serializer};
 use tower_sessions::session::Id;
 
@@ -32,12 +34,34 @@ fn pairs_of<'a>(
 ) -> impl Iterator<Item = (&'a str, &'a str)> {
     cookie_headers
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let name = name.trim_ascii();
-            (!name.is_empty()).then(|| (name, value.trim_ascii()))
-        })
+        .flat_map(Pairs)
+}
+
+/// The `name=value` pairs of one `Cookie` header. memchr finds `;` and `=`
+/// several bytes at a time, in fewer instructions than `split`'s search.
+struct Pairs<'a>(&'a str);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.0.is_empty() {
+            let end = memchr::memchr(b';', self.0.as_bytes());
+            let (pair, rest) = match end {
+                Some(at) => (self.0.get(..at)?, self.0.get(at + 1..)?),
+                None => (self.0, ""),
+            };
+            self.0 = rest;
+            let Some(equals) = memchr::memchr(b'=', pair.as_bytes()) else {
+                continue;
+            };
+            let name = pair.get(..equals)?.trim_ascii();
+            if !name.is_empty() {
+                return Some((name, pair.get(equals + 1..)?.trim_ascii()));
+            }
+        }
+        None
+    }
 }
 
 /// The `Cookie` headers of a request, for handlers. Cloning a header value
@@ -160,6 +184,18 @@ pub fn session_cookie(headers: &HeaderMap) -> SessionCookie<'_> {
     }
 }
 
+/// Appends `id` as the cookie carries it: what `Id`'s `Display` writes
+/// (its 16 bytes in URL-safe base64), without the formatting machinery.
+pub fn push_session_id(text: &mut String, id: Id) {
+    // Into a buffer of the exact size: `encode_string` goes through a
+    // chunked writer.
+    let mut encoded = [0u8; 22];
+    match URL_SAFE_NO_PAD.encode_slice(id.0.to_le_bytes(), &mut encoded) {
+        Ok(22) => text.push_str(std::str::from_utf8(&encoded).unwrap_or_default()),
+        _ => URL_SAFE_NO_PAD.encode_string(id.0.to_le_bytes(), text),
+    }
+}
+
 /// Removes every cookie called `name` from the request, keeping the others.
 pub fn remove_cookie(headers: &mut HeaderMap, name: &str) {
     let kept: Vec<String> = cookie_pairs(headers)
@@ -222,6 +258,30 @@ mod tests {
         assert_eq!(session_cookie(&two).id(), None);
         assert_eq!(session_cookie(&junk).id(), None);
         assert_eq!(session_cookie(&HeaderMap::new()), SessionCookie::Absent);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pairs_are_those_split_finds(header in "[a-c =;\t]{0,24}") {
+            let split: Vec<(&str, &str)> = header
+                .split(';')
+                .filter_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    let name = name.trim_ascii();
+                    (!name.is_empty()).then(|| (name, value.trim_ascii()))
+                })
+                .collect();
+            proptest::prop_assert_eq!(Pairs(&header).collect::<Vec<_>>(), split);
+        }
+    }
+
+    #[test]
+    fn ids_are_written_as_their_display_writes_them() {
+        for raw in [0, 1, -1, 42, i128::MAX, i128::MIN, 0x0123_4567_89ab_cdef] {
+            let mut text = String::from("x");
+            push_session_id(&mut text, Id(raw));
+            assert_eq!(text, format!("x{}", Id(raw)));
+        }
     }
 
     #[test]

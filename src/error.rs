@@ -7,6 +7,7 @@
 //! layer: the cookies that came, the instance) it adds with
 //! [`add_context_to_error`].
 
+use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -266,23 +267,29 @@ pub fn add_context_to_error<C: Serialize>(response: &mut Response, context: &C) 
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let mut bytes = Vec::with_capacity(512);
     match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => (
-            status,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(()) => json_text_response(status, bytes),
         Err(err) => {
             tracing::error!(%err, "could not serialize a response");
             (StatusCode::INTERNAL_SERVER_ERROR, "").into_response()
         }
     }
+}
+
+/// [`json_response`] for a body already written as JSON text.
+pub fn json_text_response(status: StatusCode, json: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(json));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    // Room for what the reply gets on its way out (`Content-Length`, the
+    // security headers, a cookie and its echo), so that the map is not
+    // grown and its entries moved on the way.
+    headers.reserve(12);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Answers any path that matches no route.

@@ -28,6 +28,7 @@ pub mod cookies;
 pub mod error;
 pub mod html;
 pub mod instance;
+pub mod json;
 pub mod limits;
 pub mod logging;
 pub mod token;

@@ -51,6 +51,9 @@ struct State {
     draining: Option<Instant>,
     /// The task waiting on a read, woken when shutdown moves its deadline.
     reader: Option<Waker>,
+    /// When the reader's timer goes off, if it is set: at the read's
+    /// deadline or before it.
+    alarm: Option<Instant>,
 }
 
 /// One connection's clocks, shared by its I/O ([`ClockedIo`]) and its
@@ -71,6 +74,7 @@ impl ConnectionClock {
                 },
                 draining: None,
                 reader: None,
+                alarm: None,
             }),
         }
     }
@@ -101,15 +105,22 @@ impl ConnectionClock {
     /// The response's body has been handed to hyper whole: the connection
     /// is idle until the next request's first byte.
     pub(super) fn response_ended(&self) {
+        let now = Instant::now();
         let mut state = self.state();
-        state.phase = Phase::Idle {
-            since: Instant::now(),
-        };
+        state.phase = Phase::Idle { since: now };
         // Without its own head timer, hyper does not read again when a
-        // connection goes idle (it waits for the socket): one more read
-        // attempt sets the keep-alive timer.
-        if let Some(reader) = &state.reader {
-            reader.wake_by_ref();
+        // connection goes idle (it waits for the socket). A reader's timer
+        // that is still to go off, no later than the idle deadline, keeps
+        // the clock: the read it brings sets the timer anew. Otherwise one
+        // more read attempt sets it now.
+        let deadline = now + self.timeouts.keep_alive;
+        let alarm_will_do = state
+            .alarm
+            .is_some_and(|alarm| alarm > now && alarm <= deadline);
+        if !alarm_will_do {
+            if let Some(reader) = &state.reader {
+                reader.wake_by_ref();
+            }
         }
     }
 
@@ -142,13 +153,45 @@ impl ConnectionClock {
         }
     }
 
-    /// When a read that finds nothing should give up, if ever; `waker` is
-    /// woken if shutdown moves that moment.
-    fn read_deadline(&self, waker: &Waker) -> Option<Instant> {
+    /// A read found nothing: true when the current deadline has passed;
+    /// otherwise `timer` wakes the task at the deadline or before it (the
+    /// read then looks again), and shutdown does if it moves the deadline.
+    ///
+    /// A timer set for before the deadline is left as it is: moving a
+    /// timer costs more than one more read attempt, and the idle deadline
+    /// moves with every request.
+    fn read_waits(&self, timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>) -> bool {
         let mut state = self.state();
-        if !state.reader.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            state.reader = Some(waker.clone());
+        if !state
+            .reader
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            state.reader = Some(cx.waker().clone());
         }
+        let Some(deadline) = self.read_deadline(&state) else {
+            return false;
+        };
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() > deadline || timer.is_elapsed() {
+            timer.as_mut().reset(deadline);
+        }
+        state.alarm = Some(timer.deadline());
+        drop(state);
+        if timer.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        // Gone off: at the deadline, or before it.
+        if Instant::now() >= deadline {
+            return true;
+        }
+        timer.as_mut().reset(deadline);
+        self.state().alarm = Some(deadline);
+        timer.as_mut().poll(cx).is_ready()
+    }
+
+    /// When a read that finds nothing should give up, if ever.
+    fn read_deadline(&self, state: &State) -> Option<Instant> {
         // A connection waiting for a request with nothing of it yet
         // closes during shutdown once it has waited the grace.
         let waiting = |since: Instant, end: Instant| match state.draining {
@@ -188,18 +231,6 @@ impl<T> ClockedIo<T> {
     pub(super) fn into_inner(self) -> T {
         self.io
     }
-
-    /// True when `deadline` has passed; otherwise the timer wakes the task
-    /// at `deadline`.
-    fn passed(&mut self, deadline: Instant, cx: &mut Context<'_>) -> bool {
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if timer.deadline() != deadline {
-            timer.as_mut().reset(deadline);
-        }
-        timer.as_mut().poll(cx).is_ready()
-    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for ClockedIo<T> {
@@ -219,14 +250,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for ClockedIo<T> {
             }
             return Poll::Ready(read);
         }
-        match this.clock.read_deadline(cx.waker()) {
-            Some(deadline) if this.passed(deadline, cx) => {
-                // The end of the stream: hyper closes the connection.
-                this.expired = true;
-                Poll::Ready(Ok(()))
-            }
-            _ => Poll::Pending,
+        if this.clock.read_waits(&mut this.timer, cx) {
+            // The end of the stream: hyper closes the connection.
+            this.expired = true;
+            return Poll::Ready(Ok(()));
         }
+        Poll::Pending
     }
 }
 

@@ -39,7 +39,6 @@
 //! stale cookie from another path) is treated as carrying none: its session
 //! cookies are removed before the handler sees them.
 
-use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -56,8 +55,8 @@ use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session};
 
 use crate::cookies::{
-    remove_cookie, session_cookie, CookieNames, ReceivedCookies, SessionCookie, SESSION_COOKIE,
-    SET_COOKIE_ECHO,
+    push_session_id, remove_cookie, session_cookie, CookieNames, ReceivedCookies, SessionCookie,
+    SESSION_COOKIE, SET_COOKIE_ECHO,
 };
 use crate::error::{add_context_to_error, AppError};
 use crate::instance::ServedBy;
@@ -261,7 +260,10 @@ impl Shared {
         if !session.is_modified() {
             return;
         }
-        let (cookie, echo) = if session.is_empty().await {
+        // Only a session without an id can be empty (tower-sessions'
+        // `is_empty`), and asking costs a wait for the record's lock.
+        let flushed = session.id().is_none() && session.is_empty().await;
+        let (cookie, echo) = if flushed {
             // The echo of a removal is the removal itself: it carries no id.
             (self.cookie.removal.clone(), self.cookie.removal.clone())
         } else if response.status().is_server_error() {
@@ -358,8 +360,10 @@ impl CookieText {
             Some(seconds) if seconds == self.idle_seconds => {
                 let mut text =
                     String::with_capacity(SESSION_COOKIE.len() + 23 + self.attributes.len());
-                // Writing to a String cannot fail.
-                let _ = write!(text, "{SESSION_COOKIE}={id}{}", self.attributes);
+                text.push_str(SESSION_COOKIE);
+                text.push('=');
+                push_session_id(&mut text, id);
+                text.push_str(&self.attributes);
                 return Ok((header(text)?, self.redacted.clone()));
             }
             Some(seconds) => format!("{}; Max-Age={seconds}", self.base),

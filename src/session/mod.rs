@@ -22,16 +22,23 @@
 //! Everything the app keeps lives in one `SessionState`, stored as one
 //! JSON string under one key of the tower-sessions record: a request reads
 //! and writes it in one step, and the store keeps it without re-encoding.
+//! The learner's data stays JSON text inside it ([`DataText`]): a request
+//! that does not change the data neither builds it as a tree nor writes it
+//! out again, and one that does writes it once, for the store and the
+//! reply alike.
 
 pub mod layer;
+mod text;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -75,7 +82,7 @@ pub struct SessionState {
     expires_at_ms: i64,
     page_views: u64,
     csrf_token: String,
-    data: Data,
+    data: DataText,
     /// Unix time, milliseconds: when the session ends however active
     /// (creation or last login plus the absolute timeout). 0 in a state
     /// saved before there was a limit: then counted from `created_at`.
@@ -98,6 +105,52 @@ pub struct SessionState {
     id_fingerprint: String,
 }
 
+/// The learner's data: the JSON text of an object, as serde_json wrote it
+/// (`None`: `{}`).
+#[derive(Debug, Clone, Default)]
+pub struct DataText(Option<Box<RawValue>>);
+
+impl DataText {
+    /// `data` written as JSON text.
+    #[cfg(test)]
+    fn of(data: &Data) -> Result<Self, AppError> {
+        serde_json::value::to_raw_value(data)
+            .map(|raw| Self(Some(raw)))
+            .map_err(|err| AppError::Internal(format!("session data: {err}")))
+    }
+
+    /// The data as a tree, to change it.
+    fn parse(&self) -> Result<Data, AppError> {
+        serde_json::from_str(self.json())
+            .map_err(|err| AppError::Internal(format!("stored session data: {err}")))
+    }
+
+    /// The JSON text: an object, exactly as serde_json writes the data.
+    pub fn json(&self) -> &str {
+        self.0.as_deref().map_or("{}", RawValue::get)
+    }
+}
+
+impl Serialize for DataText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(raw) => raw.serialize(serializer),
+            None => Data::new().serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DataText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // Kept as text, but still only an object: what was always stored.
+        if !raw.get().starts_with('{') {
+            return Err(serde::de::Error::custom("session data is not an object"));
+        }
+        Ok(Self(Some(raw)))
+    }
+}
+
 /// The request's session: tower-sessions' handle plus the app's state, loaded
 /// once. `state` is `None` when the request carries no live session.
 pub struct AppSession {
@@ -118,7 +171,7 @@ impl SessionState {
             expires_at_ms: 0,
             page_views: 0,
             csrf_token: new_csrf_token(),
-            data: Data::new(),
+            data: DataText::default(),
             absolute_expires_at_ms: now_ms.saturating_add(millis(rules.absolute_timeout)),
             user: None,
             authenticated_at: None,
@@ -130,7 +183,7 @@ impl SessionState {
     /// The state as stored; a state saved before there was an absolute
     /// limit gets one counted from its creation.
     fn parse(text: &str, rules: SessionRules) -> Result<Self, AppError> {
-        let mut state = serde_json::from_str::<Self>(text)
+        let mut state = Self::from_json(text)
             .map_err(|err| AppError::Internal(format!("stored session state: {err}")))?;
         if state.absolute_expires_at_ms == 0 {
             state.absolute_expires_at_ms = (state.created_at.saturating_mul(1000))
@@ -165,7 +218,7 @@ impl SessionState {
     }
 
     /// The learner's data.
-    pub fn data(&self) -> &Data {
+    pub fn data(&self) -> &DataText {
         &self.data
     }
 
@@ -257,13 +310,13 @@ impl AppSession {
     /// A short digest of the session id, to tell ids apart without
     /// showing them: the first 8 hex digits of the SHA-256 of the cookie's
     /// value. `None` without a live session.
-    pub fn id_fingerprint(&self) -> Option<String> {
+    pub fn id_fingerprint(&self) -> Option<Cow<'_, str>> {
         let state = self.state.as_ref()?;
         let id = self.session.id()?;
         if state.id_fingerprint.is_empty() {
-            return Some(fingerprint(id));
+            return Some(Cow::Owned(fingerprint(id)));
         }
-        Some(state.id_fingerprint.clone())
+        Some(Cow::Borrowed(&state.id_fingerprint))
     }
 
     /// The user logged in on this session, if any.
@@ -294,7 +347,7 @@ impl AppSession {
             .as_deref()
             .is_some_and(|previous| previous != user)
         {
-            state.data = Data::new();
+            state.data = DataText::default();
         }
         state.user = Some(user.to_owned());
         state.authenticated_at = Some(now.div_euclid(1000));
@@ -326,7 +379,7 @@ impl AppSession {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let moved_ms = self.fresh_expiry_ms(state) - state.expires_at_ms;
+        let moved_ms = self.fresh_expiry_ms(state, now_ms()) - state.expires_at_ms;
         let threshold_ms = millis(self.rules.idle_timeout / REFRESH_DIVISOR);
         if moved_ms > threshold_ms {
             self.write().await?;
@@ -337,16 +390,14 @@ impl AppSession {
     /// Applies a merge patch to the data, creating the session if there is
     /// none. A patch that would break a limit changes nothing.
     pub async fn apply_patch(&mut self, patch: Data) -> Result<(), AppError> {
-        // Merged in place, without a copy: this state is the request's own,
-        // and a refused patch returns before `write`, so the stored session
-        // stays exactly as it was (its data here is then left taken).
-        let mut data = self
-            .state
-            .as_mut()
-            .map(|state| std::mem::take(&mut state.data))
-            .unwrap_or_default();
-        patch::merge_patch(&mut data, patch)?;
-        self.state_or_new().data = data;
+        // A refused patch returns before `write`: the stored session stays
+        // exactly as it was.
+        let data = match &self.state {
+            Some(state) => state.data.parse()?,
+            None => Data::new(),
+        };
+        let merged = patch::merge_patch_to_json(data, patch)?;
+        self.state_or_new().data = DataText(Some(merged));
         self.write().await
     }
 
@@ -382,8 +433,8 @@ impl AppSession {
 
     /// When the session would expire if it were saved now: after the idle
     /// timeout, but never after its absolute limit.
-    fn fresh_expiry_ms(&self, state: &SessionState) -> i64 {
-        now_ms()
+    fn fresh_expiry_ms(&self, state: &SessionState, now_ms: i64) -> i64 {
+        now_ms
             .saturating_add(millis(self.rules.idle_timeout))
             .min(state.absolute_expires_at_ms)
     }
@@ -398,7 +449,7 @@ impl AppSession {
             return Ok(());
         };
         let now = now_ms();
-        let expires_at_ms = self.fresh_expiry_ms(state);
+        let expires_at_ms = self.fresh_expiry_ms(state, now);
         let Some(state) = &mut self.state else {
             return Ok(());
         };
@@ -414,8 +465,7 @@ impl AppSession {
                 i64::try_from(left).unwrap_or(i64::MAX),
             ))
         };
-        let text = serde_json::to_string(state)
-            .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+        let text = state.to_json();
         self.session.set_expiry(Some(expiry));
         self.session
             .insert_value(STATE_KEY, serde_json::Value::String(text))
@@ -427,8 +477,7 @@ impl AppSession {
             // that the layer's save then writes.
             if let (Some(id), Some(state)) = (self.session.id(), &mut self.state) {
                 state.id_fingerprint = fingerprint(id);
-                let text = serde_json::to_string(state)
-                    .map_err(|err| AppError::Internal(format!("session state: {err}")))?;
+                let text = state.to_json();
                 self.session
                     .insert_value(STATE_KEY, serde_json::Value::String(text))
                     .await?;
@@ -475,14 +524,14 @@ pub async fn create_anonymous(
     state.id_fingerprint = fingerprint(first_id);
     record
         .data
-        .insert(STATE_KEY.to_owned(), state_value(&state)?);
+        .insert(STATE_KEY.to_owned(), state_value(&state));
     store.create(&mut record).await.map_err(AppError::from)?;
     // The store picks another id when the first one is taken.
     if record.id != first_id {
         state.id_fingerprint = fingerprint(record.id);
         record
             .data
-            .insert(STATE_KEY.to_owned(), state_value(&state)?);
+            .insert(STATE_KEY.to_owned(), state_value(&state));
         store.save(&record).await.map_err(AppError::from)?;
     }
     Ok(CreatedSession {
@@ -510,10 +559,8 @@ pub async fn peek(
 }
 
 /// The state as the record keeps it: one JSON string.
-fn state_value(state: &SessionState) -> Result<serde_json::Value, AppError> {
-    serde_json::to_string(state)
-        .map(serde_json::Value::String)
-        .map_err(|err| AppError::Internal(format!("session state: {err}")))
+fn state_value(state: &SessionState) -> serde_json::Value {
+    serde_json::Value::String(state.to_json())
 }
 
 /// The first 8 hex digits of the SHA-256 of the id as the cookie carries it.
@@ -529,8 +576,12 @@ fn fingerprint(id: Id) -> String {
 
 /// Now, Unix milliseconds.
 fn now_ms() -> i64 {
-    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    i64::try_from(now).unwrap_or(i64::MAX)
+    // From the system clock, not through a calendar date: what a
+    // `time::OffsetDateTime` would cost on every request.
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
 }
 
 /// 256 random bits: unguessable, and safe in a header and an HTML attribute.
@@ -540,4 +591,41 @@ fn new_csrf_token() -> String {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    #[test]
+    fn data_stays_text_and_reads_as_it_was_written() {
+        let stored = json!({
+            "created_at": 1, "expires_at_ms": 2, "page_views": 3, "csrf_token": "t",
+            "data": {"b": [1, 2.5, null], "a": "\u{1}é\"", "c": {"d": true}},
+        })
+        .to_string();
+
+        let state = SessionState::from_json(&stored).unwrap();
+
+        assert_eq!(
+            state.data().json(),
+            r#"{"a":"\u0001é\"","b":[1,2.5,null],"c":{"d":true}}"#
+        );
+        assert_eq!(state.data().parse().unwrap(), stored_data(&stored));
+        assert_eq!(DataText::default().json(), "{}");
+        let mut not_an_object: Value = serde_json::from_str(&stored).unwrap();
+        not_an_object["data"] = json!([{"a": 1}]);
+        let not_an_object = not_an_object.to_string();
+        let mut an_object: Value = serde_json::from_str(&not_an_object).unwrap();
+        an_object["data"] = json!({"a": 1});
+        assert!(SessionState::from_json(&not_an_object).is_err());
+        assert!(SessionState::from_json(&an_object.to_string()).is_ok());
+    }
+
+    fn stored_data(stored: &str) -> Data {
+        let value: Value = serde_json::from_str(stored).unwrap();
+        value["data"].as_object().unwrap().clone()
+    }
 }

@@ -28,7 +28,7 @@
 //! for a Redis lock means it is released.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Arc, PoisonError};
 
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
@@ -41,7 +41,10 @@ const STRIPES: usize = 1024;
 #[derive(Debug)]
 pub struct LocalLocks {
     stripes: Box<[Mutex<()>]>,
-    hasher: RandomState,
+    /// Keyed with a random seed per process, like the store's own maps
+    /// (`lru`'s hasher, hashbrown's default): a stripe cannot be aimed at,
+    /// at a fraction of SipHash's cost.
+    hasher: lru::DefaultHasher,
     /// Per-session queues, for the Redis store, with what a turn passes
     /// to the next.
     pub queues: SessionQueues<super::redis_turn::Pass>,
@@ -51,7 +54,7 @@ impl Default for LocalLocks {
     fn default() -> Self {
         Self {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            hasher: RandomState::new(),
+            hasher: lru::DefaultHasher::default(),
             queues: SessionQueues::default(),
         }
     }

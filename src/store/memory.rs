@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use lru::LruCache;
@@ -254,17 +254,17 @@ impl SessionStore for BoundedStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let now = OffsetDateTime::now_utc();
+        let now = unix_nanos_now();
         let mut segments = self.inner.lock();
         let entry = if let Some(entry) = segments.protected.get(session_id) {
-            if entry.expires_at > now {
+            if entry.expires_at.unix_timestamp_nanos() > now {
                 Some(decode(session_id, entry)?)
             } else {
                 segments.protected.pop(session_id);
                 None
             }
         } else if let Some(entry) = segments.probation.pop(session_id) {
-            if entry.expires_at > now {
+            if entry.expires_at.unix_timestamp_nanos() > now {
                 let record = decode(session_id, &entry)?;
                 self.inner.promote(&mut segments, *session_id, entry);
                 Some(record)
@@ -285,10 +285,23 @@ impl SessionStore for BoundedStore {
     }
 }
 
+/// Now, Unix nanoseconds: from the system clock, without the calendar
+/// date a `time::OffsetDateTime` works out (most of its cost).
+fn unix_nanos_now() -> i128 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => i128::try_from(since.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |ns| -ns),
+    }
+}
+
 fn decode(id: &Id, entry: &Entry) -> session_store::Result<Record> {
     let data = match &entry.data {
         Payload::Text { key, value } => {
-            HashMap::from([(key.to_string(), Value::String(value.to_string()))])
+            // `String::from`, not `to_string`: a `Box<str>`'s goes through
+            // the formatting machinery.
+            let mut data = HashMap::with_capacity(1);
+            data.insert(String::from(&**key), Value::String(String::from(&**value)));
+            data
         }
         Payload::Json(bytes) => serde_json::from_slice(bytes)
             .map_err(|err| session_store::Error::Decode(err.to_string()))?,
