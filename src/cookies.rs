@@ -124,6 +124,11 @@ impl ReceivedCookies {
         }
     }
 
+    /// The request's `session_id` cookies ([`session_cookie`]'s rule).
+    pub fn session_cookie(&self) -> SessionCookie<'_> {
+        session_cookie_among(pairs_of(self.0.iter()))
+    }
+
     /// The value of the first cookie with this name.
     pub fn value(&self, name: &str) -> Option<&str> {
         pairs_of(self.0.iter()).find_map(|(n, value)| (n == name).then_some(value))
@@ -174,7 +179,11 @@ impl SessionCookie<'_> {
 /// The request's `session_id` cookies: none, one, or several. The one rule
 /// both listeners follow.
 pub fn session_cookie(headers: &HeaderMap) -> SessionCookie<'_> {
-    let mut values = cookie_pairs(headers)
+    session_cookie_among(cookie_pairs(headers))
+}
+
+fn session_cookie_among<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> SessionCookie<'a> {
+    let mut values = pairs
         .filter(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value);
     match (values.next(), values.next()) {
@@ -258,6 +267,10 @@ mod tests {
         assert_eq!(session_cookie(&two).id(), None);
         assert_eq!(session_cookie(&junk).id(), None);
         assert_eq!(session_cookie(&HeaderMap::new()), SessionCookie::Absent);
+        for map in [&one, &two, &junk, &HeaderMap::new()] {
+            let kept = ReceivedCookies::of(map);
+            assert_eq!(kept.session_cookie(), session_cookie(map));
+        }
     }
 
     proptest::proptest! {
