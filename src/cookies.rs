@@ -7,8 +7,6 @@ use axum::extract::FromRequestParts;
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Serialize, Serializer};
 use tower_sessions::session::Id;
 
@@ -124,6 +122,11 @@ impl ReceivedCookies {
         }
     }
 
+    /// The request's `session_id` cookies ([`session_cookie`]'s rule).
+    pub fn session_cookie(&self) -> SessionCookie<'_> {
+        session_cookie_among(pairs_of(self.0.iter()))
+    }
+
     /// The value of the first cookie with this name.
     pub fn value(&self, name: &str) -> Option<&str> {
         pairs_of(self.0.iter()).find_map(|(n, value)| (n == name).then_some(value))
@@ -165,7 +168,7 @@ impl SessionCookie<'_> {
     /// issued; `None` for no cookie, several, or a value that is no id.
     pub fn id(self) -> Option<Id> {
         match self {
-            Self::One(value) => value.parse().ok(),
+            Self::One(value) => decode_id(value),
             Self::Absent | Self::Several => None,
         }
     }
@@ -174,7 +177,11 @@ impl SessionCookie<'_> {
 /// The request's `session_id` cookies: none, one, or several. The one rule
 /// both listeners follow.
 pub fn session_cookie(headers: &HeaderMap) -> SessionCookie<'_> {
-    let mut values = cookie_pairs(headers)
+    session_cookie_among(cookie_pairs(headers))
+}
+
+fn session_cookie_among<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> SessionCookie<'a> {
+    let mut values = pairs
         .filter(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value);
     match (values.next(), values.next()) {
@@ -184,16 +191,70 @@ pub fn session_cookie(headers: &HeaderMap) -> SessionCookie<'_> {
     }
 }
 
-/// Appends `id` as the cookie carries it: what `Id`'s `Display` writes
-/// (its 16 bytes in URL-safe base64), without the formatting machinery.
+/// Appends `id` as the cookie carries it: what `Id`'s `Display` writes,
+/// without the formatting machinery.
 pub fn push_session_id(text: &mut String, id: Id) {
-    // Into a buffer of the exact size: `encode_string` goes through a
-    // chunked writer.
-    let mut encoded = [0u8; 22];
-    match URL_SAFE_NO_PAD.encode_slice(id.0.to_le_bytes(), &mut encoded) {
-        Ok(22) => text.push_str(std::str::from_utf8(&encoded).unwrap_or_default()),
-        _ => URL_SAFE_NO_PAD.encode_string(id.0.to_le_bytes(), text),
+    let encoded = encode_id(id);
+    // The alphabet is ASCII.
+    text.push_str(std::str::from_utf8(&encoded).unwrap_or_default());
+}
+
+/// URL-safe base64's alphabet.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Each byte's value in [`ALPHABET`], or [`NOT_BASE64`].
+const DECODE: [u8; 256] = {
+    let mut table = [NOT_BASE64; 256];
+    let mut value = 0;
+    while value < 64 {
+        table[ALPHABET[value] as usize] = value as u8;
+        value += 1;
     }
+    table
+};
+const NOT_BASE64: u8 = 0xff;
+
+/// An id as the cookie carries it: its 16 bytes, little-endian, in
+/// URL-safe base64 without padding, 22 characters. What `Id`'s `Display`
+/// writes (through the base64 crate), written directly: 16 bytes need
+/// none of a general encoder's bookkeeping.
+fn encode_id(id: Id) -> [u8; 22] {
+    let bytes = id.0.to_le_bytes();
+    let mut text = [0u8; 22];
+    for (group, chunk) in bytes.chunks_exact(3).enumerate() {
+        let bits = u32::from_be_bytes([0, chunk[0], chunk[1], chunk[2]]);
+        for (place, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            text[group * 4 + place] = ALPHABET[((bits >> shift) & 63) as usize];
+        }
+    }
+    // The sixteenth byte: two characters, the second padded with zero bits.
+    let last = bytes[15];
+    text[20] = ALPHABET[usize::from(last >> 2)];
+    text[21] = ALPHABET[usize::from((last & 3) << 4)];
+    text
+}
+
+/// The id a cookie value names: what `Id`'s `FromStr` accepts (22
+/// characters of the alphabet, the unused low bits of the last one zero),
+/// read directly.
+fn decode_id(text: &str) -> Option<Id> {
+    let text: &[u8; 22] = text.as_bytes().try_into().ok()?;
+    let values = text.map(|byte| DECODE[usize::from(byte)]);
+    // A value of the alphabet has its two high bits clear; NOT_BASE64 not.
+    let high_bits = values.iter().fold(0, |bits, value| bits | value) & 0xc0;
+    if high_bits != 0 || values[21] & 0x0f != 0 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (group, chunk) in values[..20].chunks_exact(4).enumerate() {
+        let bits = chunk
+            .iter()
+            .fold(0u32, |bits, value| (bits << 6) | u32::from(*value));
+        let [_, first, second, third] = bits.to_be_bytes();
+        bytes[group * 3..group * 3 + 3].copy_from_slice(&[first, second, third]);
+    }
+    bytes[15] = (values[20] << 2) | (values[21] >> 4);
+    Some(Id(i128::from_le_bytes(bytes)))
 }
 
 /// Removes every cookie called `name` from the request, keeping the others.
@@ -258,6 +319,10 @@ mod tests {
         assert_eq!(session_cookie(&two).id(), None);
         assert_eq!(session_cookie(&junk).id(), None);
         assert_eq!(session_cookie(&HeaderMap::new()), SessionCookie::Absent);
+        for map in [&one, &two, &junk, &HeaderMap::new()] {
+            let kept = ReceivedCookies::of(map);
+            assert_eq!(kept.session_cookie(), session_cookie(map));
+        }
     }
 
     proptest::proptest! {
@@ -272,6 +337,23 @@ mod tests {
                 })
                 .collect();
             proptest::prop_assert_eq!(Pairs(&header).collect::<Vec<_>>(), split);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ids_are_written_and_read_as_tower_sessions_does(raw in proptest::prelude::any::<i128>()) {
+            let id = Id(raw);
+            let written = encode_id(id);
+            proptest::prop_assert_eq!(std::str::from_utf8(&written).unwrap(), id.to_string());
+            proptest::prop_assert_eq!(decode_id(&id.to_string()), Some(id));
+        }
+
+        #[test]
+        fn any_value_reads_as_tower_sessions_reads_it(
+            value in "[A-Za-z0-9_=+/.-]{20,24}|[A-Za-z0-9_-]{21}[A-Za-z0-9_-]",
+        ) {
+            proptest::prop_assert_eq!(decode_id(&value), value.parse::<Id>().ok());
         }
     }
 

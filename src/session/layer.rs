@@ -55,8 +55,8 @@ use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session};
 
 use crate::cookies::{
-    push_session_id, remove_cookie, session_cookie, CookieNames, ReceivedCookies, SessionCookie,
-    SESSION_COOKIE, SET_COOKIE_ECHO,
+    push_session_id, remove_cookie, CookieNames, ReceivedCookies, SessionCookie, SESSION_COOKIE,
+    SET_COOKIE_ECHO,
 };
 use crate::error::{add_context_to_error, AppError};
 use crate::instance::ServedBy;
@@ -173,10 +173,10 @@ where
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let shared = self.shared.clone();
-        let id = session_id_of(&mut req);
         // Kept for error replies, which list the cookie names that came
         // (cloning a header value shares its bytes).
-        let cookies = ReceivedCookies::of(req.headers());
+        let mut cookies = ReceivedCookies::of(req.headers());
+        let id = session_id_of(&mut req, &mut cookies);
         let detach = id.is_some() && shared.store.turn_outlives_requests();
         let read_only = self.access == Access::ReadOnly;
         let work = async move {
@@ -226,14 +226,16 @@ where
     }
 }
 
-/// The id named by the request's one `session_id` cookie. Two such cookies
-/// count as none and are removed; a value that is not an id this server
-/// could have issued counts as none.
-fn session_id_of(req: &mut Request) -> Option<Id> {
-    let cookie = session_cookie(req.headers());
+/// The id named by the request's one `session_id` cookie, among
+/// `cookies` (the request's). Two such cookies count as none and are
+/// removed, from the request and from `cookies`; a value that is not an id
+/// this server could have issued counts as none.
+fn session_id_of(req: &mut Request, cookies: &mut ReceivedCookies) -> Option<Id> {
+    let cookie = cookies.session_cookie();
     if cookie == SessionCookie::Several {
         tracing::warn!("request with several session cookies; treated as having none");
         remove_cookie(req.headers_mut(), SESSION_COOKIE);
+        *cookies = ReceivedCookies::of(req.headers());
         return None;
     }
     let id = cookie.id();
