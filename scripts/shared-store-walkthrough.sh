@@ -87,6 +87,10 @@ wait_for_port() {
 # start_instance NAME PORT: starts the app on Redis (PORT 0: any free
 # port) and waits for its `listening on` line; sets LAST_PID and LAST_PORT.
 start_instance() {
+  # Emptied here, before the start: the child's own `>` truncates the file
+  # only once it runs, and a restart's grep could read the `listening on`
+  # line the instance's previous run left there.
+  : >"$WORK/$1.out"
   "$BIN" --port "$2" --lab-port off --instance "$1" --store "$REDIS_URL" >"$WORK/$1.out" 2>"$WORK/$1.err" &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
