@@ -285,26 +285,22 @@ fn session_set_cookie(set_cookie: Option<&str>) -> &'static str {
 /// (`Max-Age` above 0, or `Expires`), `browser-session` (neither), or
 /// `none` (no `session_id` with a value).
 fn session_cookie_lifetime(set_cookie: Option<&str>) -> &'static str {
-    let Some(line) = set_cookie.unwrap_or_default().lines().find(|line| {
-        line.trim()
-            .strip_prefix("session_id=")
-            .is_some_and(|rest| !rest.starts_with(';') && !rest.is_empty())
-    }) else {
+    if set_cookie_value(set_cookie, "session_id").is_none() {
         return "none";
-    };
-    let attributes: Vec<String> = line
-        .split(';')
-        .skip(1)
-        .map(|attribute| attribute.trim().to_ascii_lowercase())
-        .collect();
-    let max_age = attributes
-        .iter()
-        .find_map(|attribute| attribute.strip_prefix("max-age="))
-        .map(|seconds| seconds.parse::<i64>().unwrap_or(0));
-    match max_age {
+    }
+    let has_expires = set_cookie.unwrap_or_default().lines().any(|line| {
+        line.trim().starts_with("session_id=")
+            && line.split(';').any(|attribute| {
+                attribute
+                    .trim()
+                    .to_ascii_lowercase()
+                    .starts_with("expires=")
+            })
+    });
+    match set_cookie_max_age(set_cookie) {
         Some(seconds) if seconds <= 0 => "none",
         Some(_) => "persistent",
-        None if attributes.iter().any(|a| a.starts_with("expires=")) => "persistent",
+        None if has_expires => "persistent",
         None => "browser-session",
     }
 }
