@@ -125,6 +125,16 @@ impl<T> QueueGuard<'_, T> {
 }
 
 impl<T> SessionQueues<T> {
+    /// How many requests of this process hold or await the turn of the
+    /// session `id` now.
+    pub fn in_line(&self, id: Id) -> usize {
+        self.queues
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .map_or(0, |queue| Arc::strong_count(queue) - 1)
+    }
+
     /// Waits for the turn of the session `id` in this process.
     pub async fn lock(&self, id: Id) -> QueueGuard<'_, T> {
         let queue = self

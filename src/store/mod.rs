@@ -110,9 +110,9 @@ impl AppStore {
                     }
                     Some(Pass::Lock(stale)) => {
                         // Too little of its lease is left to trust it:
-                        // release it and take the lock anew. A failed
-                        // release ends with the lease.
-                        let _ = store.release(stale.into_lock()).await;
+                        // write what it carries, release it and take the
+                        // lock anew. A failed release ends with the lease.
+                        stale.release(store).await;
                         RedisTurn::write(store.clone(), id).await?
                     }
                     Some(Pass::Yield) => {
@@ -159,17 +159,31 @@ impl AppStore {
     /// or, when the next request of this instance already waits for the
     /// session, the save that keeps the lock, which is then passed to that
     /// request through the session's queue (`redis_turn.rs`, "Handover").
-    pub async fn end(mut turn: Turn<'_>) -> session_store::Result<()> {
-        let Some(view) = &turn.redis else {
+    ///
+    /// A change handed on unwritten (`redis_turn.rs`, "Group commit")
+    /// lets the next request go first, then waits for the write that
+    /// carries it: its reply must not claim a change Redis does not hold.
+    pub async fn end(turn: Turn<'_>) -> session_store::Result<()> {
+        let Turn { local, redis } = turn;
+        let Some(view) = redis else {
             return Ok(());
         };
-        let Some(Local::Queue { held }) = &mut turn.local else {
+        let Some(Local::Queue { mut held }) = local else {
             return view.finish().await;
         };
-        if let Some(pass) = view.finish_and_pass(held.others_waiting()).await? {
+        let ended = view.finish_and_pass(held.others_waiting()).await?;
+        if let Some(pass) = ended.pass {
             held.pass(pass);
         }
-        Ok(())
+        drop(held);
+        match ended.outcome {
+            Some(outcome) => outcome.await.unwrap_or_else(|_| {
+                Err(session_store::Error::Backend(
+                    "redis: the write that was to carry this change was never made".into(),
+                ))
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Whether a session's turn must be seen through even when its request

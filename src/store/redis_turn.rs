@@ -23,7 +23,8 @@
 //! holds its token) and leaves the lock and the text it just saved in the
 //! queue's slot ([`Pass::Lock`]). The next request takes both as its own
 //! lock and load, without a round trip, so a burst of N changes costs
-//! N + 1 round trips instead of 2N. The rules:
+//! N + 1 round trips instead of 2N, and fewer with group commit (below).
+//! The rules:
 //!
 //! - **Only what is known is handed on**: a save that was made (the text
 //!   in Redis is then exactly the text passed). A turn that saved nothing,
@@ -42,10 +43,31 @@
 //!   reply releases the lock (token checked) and hands nothing on; a waiter
 //!   that gave up leaves the lock in a slot that is dropped with the queue,
 //!   which releases it; the next request then takes the lock itself.
+//!
+//! # Group commit
+//!
+//! While the lock is fresh, a change handed on is not even written first:
+//! the next request gets the text with the change in it, applies its own,
+//! and either hands the lot on again or writes it, with every change
+//! before it, in one round trip. The requests whose changes rode along
+//! wait for that write ([`Ended::outcome`]) and answer only when it is
+//! made, with its error if it failed: no reply claims a change that Redis
+//! does not hold, and a burst of N changes that queue behind one another
+//! costs about one write per chain instead of one per change. What holds
+//! the chain to its bounds above holds the group too; in addition:
+//!
+//! - A request that only carries earlier changes (it made none, or was
+//!   refused) writes them as its own.
+//! - A deletion supersedes the changes it carries; its outcome is theirs.
+//! - A handover that arrives too late to be used ([`Handover::release`])
+//!   is written and released, and the next request takes the lock anew.
+//! - Changes whose carrier died unwritten are never written: each of their
+//!   requests answers with an error, and the lock is released.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use async_trait::async_trait;
@@ -74,8 +96,10 @@ pub enum Pass {
 #[derive(Debug)]
 pub struct Handover {
     lock: RedisLock,
-    /// The session's text in Redis, as the last save wrote it.
-    saved: String,
+    /// The session's text under the lock: as the last save wrote it, or,
+    /// with `unsaved`, with changes not yet written.
+    text: String,
+    unsaved: Option<Box<Unsaved>>,
     chain: Chain,
 }
 
@@ -86,10 +110,58 @@ impl Handover {
         self.lock.fresh_at(now)
     }
 
-    /// The lock alone, to release it.
-    pub(super) fn into_lock(self) -> RedisLock {
-        self.lock
+    /// Ends a handover that came too late to be used: writes the changes
+    /// it carries, if any, and releases the lock (token checked), so that
+    /// the next request takes the lock anew. An error here is the carried
+    /// changes' (their requests are told); the lock ends with its lease at
+    /// worst.
+    pub(super) async fn release(self, store: &RedisStore) {
+        let Self { lock, unsaved, .. } = self;
+        match unsaved {
+            Some(mut unsaved) => {
+                let text = std::mem::take(&mut unsaved.text);
+                let written = store.save_and_unlock(lock, Some((text, unsaved.ttl))).await;
+                unsaved.tell(&written);
+            }
+            None => {
+                let _ = store.release(lock).await;
+            }
+        }
     }
+}
+
+/// Changes made under a lock and handed on before they were written
+/// (group commit): the next write of the session carries them. Their
+/// requests wait, each on its receiver, for that write's outcome, and
+/// answer only then; dropped unwritten (a request task that died), the
+/// senders go with it and each of them answers with an error.
+#[derive(Debug)]
+struct Unsaved {
+    /// The session's text with every change handed on so far.
+    text: String,
+    /// The TTL (ms) it is to be written with.
+    ttl: u64,
+    waiters: Vec<oneshot::Sender<session_store::Result<()>>>,
+}
+
+impl Unsaved {
+    /// Tells every waiter the outcome of the write that carried its change.
+    fn tell<T>(self, outcome: &session_store::Result<T>) {
+        for waiter in self.waiters {
+            // A waiter whose task ended has nobody left to tell.
+            let _ = waiter.send(outcome.as_ref().map(|_| ()).map_err(copy));
+        }
+    }
+}
+
+/// How a change ends: what it leaves for the next request, and, when it
+/// handed its change on unwritten, where the write's outcome will come.
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// What to leave in the session's queue for the next request.
+    pub pass: Option<Pass>,
+    /// The outcome of the later write that carries this request's change.
+    pub outcome: Option<oneshot::Receiver<session_store::Result<()>>>,
 }
 
 /// A run of turns on one lock: when it was taken and how often handed on.
@@ -115,6 +187,9 @@ pub struct RedisTurn {
     kind: Kind,
 }
 
+// A turn lives in one `Arc` per request, whichever kind it is: boxing the
+// larger kind would add an allocation and save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Kind {
     /// No lock; remembers the text loaded, for the compare-and-set.
@@ -124,6 +199,9 @@ enum Kind {
         lock: Mutex<Option<RedisLock>>,
         preloaded: Mutex<Option<Option<String>>>,
         pending: Mutex<Option<(String, u64)>>,
+        /// Earlier requests' changes handed over unwritten, with their
+        /// waiters: this turn's write carries them.
+        unsaved: Mutex<Option<Box<Unsaved>>>,
         chain: Chain,
     },
 }
@@ -158,19 +236,24 @@ impl RedisTurn {
             since: Instant::now(),
             handovers: 0,
         };
-        Ok(Self::holding(store, id, lock, value, chain))
+        Ok(Self::holding(store, id, lock, value, None, chain))
     }
 
     /// A writing request's turn on a lock handed over by the previous
     /// request of this instance: no round trip. The caller has checked
     /// that it is fresh.
     pub fn handed(store: RedisStore, id: Id, handover: Handover) -> Self {
-        let Handover { lock, saved, chain } = handover;
+        let Handover {
+            lock,
+            text,
+            unsaved,
+            chain,
+        } = handover;
         let chain = Chain {
             handovers: chain.handovers.saturating_add(1),
             ..chain
         };
-        Self::holding(store, id, lock, Some(saved), chain)
+        Self::holding(store, id, lock, Some(text), unsaved, chain)
     }
 
     fn holding(
@@ -178,6 +261,7 @@ impl RedisTurn {
         id: Id,
         lock: RedisLock,
         value: Option<String>,
+        unsaved: Option<Box<Unsaved>>,
         chain: Chain,
     ) -> Self {
         Self {
@@ -187,6 +271,7 @@ impl RedisTurn {
                 lock: Mutex::new(Some(lock)),
                 preloaded: Mutex::new(Some(value)),
                 pending: Mutex::new(None),
+                unsaved: Mutex::new(unsaved),
                 chain,
             },
         }
@@ -198,39 +283,84 @@ impl RedisTurn {
     }
 
     /// Ends the turn. With `next_waits` (another request of this instance
-    /// waits for the session), a turn that saved and whose chain is within
-    /// its bounds saves and keeps the lock, and returns it for that request
-    /// ([`Pass::Lock`]). Otherwise it saves and unlocks as
-    /// [`RedisTurn::finish`], and returns [`Pass::Yield`] when another
-    /// instance awaits the session.
-    pub async fn finish_and_pass(&self, next_waits: bool) -> session_store::Result<Option<Pass>> {
+    /// waits for the session) and a chain within its bounds, the turn
+    /// keeps the lock for that request ([`Pass::Lock`]): while the lock is
+    /// fresh, it hands its text on unwritten, and [`Ended::outcome`] then
+    /// brings the outcome of the later write that carries it; otherwise it
+    /// saves and keeps the lock. Without, it saves (its own change, else
+    /// the ones it carries) and unlocks as [`RedisTurn::finish`], and
+    /// passes [`Pass::Yield`] when another instance awaits the session.
+    pub async fn finish_and_pass(&self, next_waits: bool) -> session_store::Result<Ended> {
         let Kind::Write {
             lock,
             pending,
+            unsaved,
             chain,
             ..
         } = &self.kind
         else {
-            return Ok(None);
+            return Ok(Ended::default());
         };
         let Some(lock) = take(lock) else {
-            return Ok(None);
+            return Ok(Ended::default());
         };
-        match take(pending) {
-            Some((saved, ttl)) if next_waits && chain.may_hand_on(Instant::now()) => {
-                let lock = self.store.save_and_keep(lock, &saved, ttl).await?;
-                Ok(Some(Pass::Lock(Handover {
-                    lock,
-                    saved,
-                    chain: *chain,
-                })))
+        let mut carried = take(unsaved);
+        // The text to write: this turn's, which holds every change it
+        // carries, else the carried changes' own.
+        let text = take(pending).or_else(|| {
+            carried
+                .as_mut()
+                .map(|unsaved| (std::mem::take(&mut unsaved.text), unsaved.ttl))
+        });
+        let now = Instant::now();
+        let hand_on = next_waits && chain.may_hand_on(now);
+        match text {
+            Some((text, ttl)) if hand_on && lock.fresh_at(now) => {
+                let (waiter, outcome) = oneshot::channel();
+                let mut waiters = carried.map(|unsaved| unsaved.waiters).unwrap_or_default();
+                waiters.push(waiter);
+                Ok(Ended {
+                    pass: Some(Pass::Lock(Handover {
+                        lock,
+                        text: text.clone(),
+                        unsaved: Some(Box::new(Unsaved { text, ttl, waiters })),
+                        chain: *chain,
+                    })),
+                    outcome: Some(outcome),
+                })
             }
-            pending => {
-                let awaited = self.store.save_and_unlock(lock, pending).await?;
-                Ok(awaited.then_some(Pass::Yield))
+            Some((text, ttl)) if hand_on => {
+                let kept = self.store.save_and_keep(lock, &text, ttl).await;
+                if let Some(carried) = carried {
+                    carried.tell(&kept);
+                }
+                Ok(Ended {
+                    pass: Some(Pass::Lock(Handover {
+                        lock: kept?,
+                        text,
+                        unsaved: None,
+                        chain: *chain,
+                    })),
+                    outcome: None,
+                })
+            }
+            text => {
+                let released = self.store.save_and_unlock(lock, text).await;
+                if let Some(carried) = carried {
+                    carried.tell(&released);
+                }
+                Ok(Ended {
+                    pass: released?.then_some(Pass::Yield),
+                    outcome: None,
+                })
             }
         }
     }
+}
+
+/// An error to tell a second party: the same words, as a store failure.
+fn copy(err: &session_store::Error) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
 }
 
 #[async_trait]
@@ -290,10 +420,24 @@ impl SessionStore for RedisTurn {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        if let (true, Kind::Write { pending, .. }) = (*session_id == self.id, &self.kind) {
-            take(pending);
+        let Kind::Write {
+            pending, unsaved, ..
+        } = &self.kind
+        else {
+            return self.store.delete(session_id).await;
+        };
+        if *session_id != self.id {
+            return self.store.delete(session_id).await;
         }
-        self.store.delete(session_id).await
+        take(pending);
+        // Changes handed on unwritten end here too: they came before the
+        // deletion, which supersedes them, so its outcome is theirs.
+        let carried = take(unsaved);
+        let deleted = self.store.delete(session_id).await;
+        if let Some(carried) = carried {
+            carried.tell(&deleted);
+        }
+        deleted
     }
 }
 

@@ -142,6 +142,12 @@ async fn a_burst_of_twenty_changes_keeps_every_key_in_fewer_than_two_round_trips
     expected.sort();
     assert_eq!(keys_of(&redis_store, id).await, expected);
     assert!(round_trips < 40, "{round_trips} round trips for 20 changes");
+    // Changes that queue behind one another ride on one write (group
+    // commit): fewer round trips than changes.
+    assert!(
+        round_trips < 20,
+        "{round_trips} round trips for 20 changes that queued"
+    );
     let mut conn = redis.connection().await;
     let lock = format!("ajax-sessions:{{{id}}}:lock");
     let held: bool = redis::AsyncCommands::exists(&mut conn, &lock)
@@ -323,4 +329,73 @@ async fn a_chain_on_one_instance_lets_another_in_within_its_bound() {
     for i in 0..5 {
         assert!(keys.contains(&format!("y{i}")), "{keys:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_handed_on_unwritten_fail_together_when_their_write_is_refused() {
+    let Some(redis) = RedisServer::start_or_skip("group commit and a lapsed lease") else {
+        return;
+    };
+    let lease = Duration::from_millis(300);
+    let x_store = store_with_lease(&redis, lease).await;
+    let y_store = store_with_lease(&redis, lease).await;
+    let x = Arc::new(AppStore::Redis(x_store.clone()));
+    let y = Arc::new(AppStore::Redis(y_store));
+    let (x_locks, y_locks) = (
+        Arc::new(LocalLocks::default()),
+        Arc::new(LocalLocks::default()),
+    );
+    let id = new_session(&x_store).await;
+    let expiry = Expiry::OnInactivity(time::Duration::minutes(5));
+
+    // X1 takes the session with X2 already queued behind it on the same
+    // instance: X1 ends at once, while its lock is fresh, so it hands its
+    // change on unwritten and waits for X2's write.
+    let x1 = x.begin(&x_locks, id, false).await.expect("X1's turn");
+    let x2_holds = Arc::new(tokio::sync::Notify::new());
+    let x2 = tokio::spawn({
+        let (x, x_locks, holds) = (x.clone(), x_locks.clone(), x2_holds.clone());
+        async move {
+            let turn = x.begin(&x_locks, id, false).await.expect("X2's turn");
+            let session = AppStore::session(&x.base(), Some(id), Some(&turn), expiry);
+            let seen = session.get::<bool>("x1").await.expect("read");
+            session.insert("x2", true).await.expect("insert");
+            holds.notify_one();
+            // X2 outlives the lease before it writes.
+            tokio::time::sleep(lease + Duration::from_millis(200)).await;
+            session.save().await.expect("held back");
+            (seen, AppStore::end(turn).await)
+        }
+    });
+    while x_locks.queues.in_line(id) < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let x1_session = AppStore::session(&x.base(), Some(id), Some(&x1), expiry);
+    x1_session.insert("x1", true).await.expect("insert");
+    x1_session.save().await.expect("held back");
+    let mut x1_end = std::pin::pin!(AppStore::end(x1));
+    tokio::select! {
+        result = &mut x1_end => panic!("X1 answered before any write carried its change: {result:?}"),
+        () = x2_holds.notified() => {}
+    }
+
+    // The lease lapses under X2: Y, another instance, takes the session
+    // and writes. Neither X1's change nor X2's is in Redis.
+    tokio::time::sleep(lease + Duration::from_millis(50)).await;
+    let y1 = y.begin(&y_locks, id, false).await.expect("Y1's turn");
+    let y1_session = AppStore::session(&y.base(), Some(id), Some(&y1), expiry);
+    assert_eq!(y1_session.get::<bool>("x1").await.expect("read"), None);
+    y1_session.insert("y1", true).await.expect("insert");
+    y1_session.save().await.expect("held back");
+    AppStore::end(y1).await.expect("Y1 saves");
+
+    let (x2_saw_x1, x2_end) = x2.await.expect("task");
+    assert_eq!(x2_saw_x1, Some(true), "X2 started from X1's change");
+    assert!(x2_end.is_err(), "a lapsed lock must refuse X2's write");
+    let x1_end = x1_end.await;
+    assert!(
+        x1_end.is_err(),
+        "X1's change rode on X2's refused write: X1 must fail too"
+    );
+    assert_eq!(keys_of(&x_store, id).await, ["y1"]);
 }
