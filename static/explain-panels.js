@@ -92,7 +92,7 @@ export function explainBurst(outcomes, data, opened) {
   if (c.lost) {
     lines.push(c.lost + ' accepted updates are missing from the data: lost updates, which this server is built to prevent.');
   } else if (c.accepted && c.arrived !== null) {
-    lines.push('Each request loads, changes and saves the whole session; the server runs the requests of one session one at a time, so none overwrites another. Many session libraries do not, and keep only some of them.');
+    lines.push('The server runs the requests of one session one at a time: each starts from the session as the one before it left it, changes it, and answers only once its change is stored, so none overwrites another. Many session libraries do not, and keep only some of them.');
   }
   const result = said(lines, 'Network: ' + (c.opened ? 'one update-session-data with {} first, then ' : '') + c.sent +
     ' update-session-data requests started together; each keeps its own status.',
