@@ -30,6 +30,20 @@ async fn store_with_lease(redis: &RedisServer, lease: Duration) -> RedisStore {
         .with_lock_lease(lease)
 }
 
+/// One simulated instance: its store and its session queues.
+type Instance = (Arc<AppStore>, Arc<LocalLocks>);
+
+/// Two instances X and Y on `redis`, whose locks last `lease`; X's Redis
+/// store too, to read what was written.
+async fn two_instances(redis: &RedisServer, lease: Duration) -> (RedisStore, Instance, Instance) {
+    let x_store = store_with_lease(redis, lease).await;
+    let y_store = store_with_lease(redis, lease).await;
+    let x = Arc::new(AppStore::Redis(x_store.clone()));
+    let y = Arc::new(AppStore::Redis(y_store));
+    let locks = || Arc::new(LocalLocks::default());
+    (x_store, (x, locks()), (y, locks()))
+}
+
 /// A new, empty session; its id.
 async fn new_session(store: &RedisStore) -> Id {
     let mut record = Record {
@@ -194,14 +208,7 @@ async fn a_lock_whose_lease_lapsed_is_never_handed_on() {
         return;
     };
     let lease = Duration::from_millis(300);
-    let x_store = store_with_lease(&redis, lease).await;
-    let y_store = store_with_lease(&redis, lease).await;
-    let x = Arc::new(AppStore::Redis(x_store.clone()));
-    let y = Arc::new(AppStore::Redis(y_store));
-    let (x_locks, y_locks) = (
-        Arc::new(LocalLocks::default()),
-        Arc::new(LocalLocks::default()),
-    );
+    let (x_store, (x, x_locks), (y, y_locks)) = two_instances(&redis, lease).await;
     let id = new_session(&x_store).await;
     let expiry = Expiry::OnInactivity(time::Duration::minutes(5));
 
@@ -252,14 +259,7 @@ async fn a_chain_on_one_instance_lets_another_in_within_its_bound() {
     let Some(redis) = RedisServer::start_or_skip("handover fairness") else {
         return;
     };
-    let x_store = store_with_lease(&redis, Duration::from_secs(5)).await;
-    let y_store = store_with_lease(&redis, Duration::from_secs(5)).await;
-    let x = Arc::new(AppStore::Redis(x_store.clone()));
-    let y = Arc::new(AppStore::Redis(y_store));
-    let (x_locks, y_locks) = (
-        Arc::new(LocalLocks::default()),
-        Arc::new(LocalLocks::default()),
-    );
+    let (x_store, (x, x_locks), (y, y_locks)) = two_instances(&redis, Duration::from_secs(5)).await;
     let inside = Arc::new(AtomicUsize::new(0));
     let id = new_session(&x_store).await;
 
@@ -337,14 +337,7 @@ async fn changes_handed_on_unwritten_fail_together_when_their_write_is_refused()
         return;
     };
     let lease = Duration::from_millis(300);
-    let x_store = store_with_lease(&redis, lease).await;
-    let y_store = store_with_lease(&redis, lease).await;
-    let x = Arc::new(AppStore::Redis(x_store.clone()));
-    let y = Arc::new(AppStore::Redis(y_store));
-    let (x_locks, y_locks) = (
-        Arc::new(LocalLocks::default()),
-        Arc::new(LocalLocks::default()),
-    );
+    let (x_store, (x, x_locks), (y, y_locks)) = two_instances(&redis, lease).await;
     let id = new_session(&x_store).await;
     let expiry = Expiry::OnInactivity(time::Duration::minutes(5));
 
