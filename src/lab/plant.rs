@@ -220,18 +220,7 @@ async fn look_up(lab: &Lab, probe: &str, entry: &mut Entry) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(name, value)| {
-                (
-                    axum::http::HeaderName::from_static(name),
-                    HeaderValue::from_static(value),
-                )
-            })
-            .collect()
-    }
+    use crate::security::tests::headers;
 
     #[test]
     fn only_the_labs_own_pages_and_curl_may_plant() {
