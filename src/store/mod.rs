@@ -30,7 +30,7 @@ use tower_sessions::{Expiry, Session};
 
 pub use self::lock::{LocalLocks, QueueGuard};
 pub use self::memory::{BoundedStore, StoreStats};
-pub use self::redis::{RedisLock, RedisStore, COURTESY};
+pub use self::redis::{RedisLock, RedisStore, COMMAND_TIMEOUT, COURTESY};
 pub use self::redis_turn::{Handover, Pass, RedisTurn, MAX_CHAIN, MAX_HANDOVERS};
 
 /// The session store the app was started with.
@@ -104,27 +104,43 @@ impl AppStore {
             }),
             Self::Redis(store) => {
                 let mut held = local.queues.lock(id).await;
-                let turn = match held.take_passed() {
+                let taken = match held.take_passed() {
                     Some(Pass::Lock(handover)) if handover.fresh_at(Instant::now()) => {
-                        RedisTurn::handed(store.clone(), id, handover)
+                        Ok(RedisTurn::handed(store.clone(), id, handover))
                     }
                     Some(Pass::Lock(stale)) => {
                         // Too little of its lease is left to trust it:
                         // write what it carries, release it and take the
                         // lock anew. A failed release ends with the lease.
                         stale.release(store).await;
-                        RedisTurn::write(store.clone(), id).await?
+                        RedisTurn::write(store.clone(), id).await
                     }
                     Some(Pass::Yield) => {
                         tokio::time::sleep(COURTESY).await;
-                        RedisTurn::write(store.clone(), id).await?
+                        RedisTurn::write(store.clone(), id).await
                     }
-                    None => RedisTurn::write(store.clone(), id).await?,
+                    Some(Pass::Failed(at)) if at.elapsed() < COMMAND_TIMEOUT => {
+                        // The request before this one could not take the
+                        // session just now: fail as it did, without
+                        // waiting as long again, and tell the next.
+                        held.pass(Pass::Failed(at));
+                        return Err(session_store::Error::Backend(format!(
+                            "redis: the session's previous request could not take it {} ms ago",
+                            at.elapsed().as_millis()
+                        )));
+                    }
+                    Some(Pass::Failed(_)) | None => RedisTurn::write(store.clone(), id).await,
                 };
-                Ok(Turn {
-                    local: Some(Local::Queue { held }),
-                    redis: Some(Arc::new(turn)),
-                })
+                match taken {
+                    Ok(turn) => Ok(Turn {
+                        local: Some(Local::Queue { held }),
+                        redis: Some(Arc::new(turn)),
+                    }),
+                    Err(err) => {
+                        held.pass(Pass::Failed(Instant::now()));
+                        Err(err)
+                    }
+                }
             }
         }
     }

@@ -90,6 +90,11 @@ pub enum Pass {
     /// The lock was released while another instance awaits the session:
     /// let [`COURTESY`](super::redis::COURTESY) pass before taking it again.
     Yield,
+    /// Taking the lock failed at this moment (Redis did not answer in
+    /// time, or the lock stayed taken): the requests queued behind fail at
+    /// once for [`COMMAND_TIMEOUT`](super::redis::COMMAND_TIMEOUT) after
+    /// it instead of each waiting that long again, one after another.
+    Failed(Instant),
 }
 
 /// A held lock handed from one request to the next.

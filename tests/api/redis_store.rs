@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use ajax_sessions::store::COMMAND_TIMEOUT;
 use ajax_sessions::{AppStore, Config, StoreChoice};
 use redis::AsyncCommands as _;
 use serde_json::{json, Value};
@@ -419,4 +420,52 @@ async fn a_change_saves_only_while_it_still_holds_the_sessions_lock() {
     assert_eq!(stored.data["state"], json!("before"));
     let holder: String = conn.get(&lock).await.expect("GET");
     assert_eq!(holder, "another request's token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_that_meets_a_stalled_redis_fails_at_once_and_the_next_keeps_every_change() {
+    let Some(redis) = RedisServer::start_or_skip("stalled redis burst") else {
+        return;
+    };
+    let a = instance(&redis, "A", 1800).await;
+    assert_eq!(a.update(&json!({"n": 1})).await.status, 200);
+    let token = a.csrf_token().await.expect("a token");
+    let burst = |prefix: &'static str| {
+        let (a, token) = (&a, &token);
+        futures_util::future::join_all((0..20).map(move |i| async move {
+            let body = format!(r#"{{"{prefix}{i}": {i}}}"#).into_bytes();
+            a.update_raw("application/json", body, Some(token)).await
+        }))
+    };
+
+    // Twenty updates of one session queue behind each other in this
+    // instance. The first gets no answer from Redis in time; the rest must
+    // not each wait as long again, one after another (30 s in all).
+    redis.pause();
+    let started = Instant::now();
+    let refused = burst("stalled").await;
+    let took = started.elapsed();
+    redis.resume();
+    for reply in &refused {
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.error_code(), "store_unavailable");
+    }
+    assert!(
+        took < COMMAND_TIMEOUT * 3,
+        "the burst's last answer came after {took:?}"
+    );
+
+    // Redis answers again: the next burst keeps all twenty, and nothing of
+    // the refused one is there.
+    tokio::time::sleep(COMMAND_TIMEOUT).await;
+    let kept = burst("back").await;
+    assert!(kept.iter().all(|reply| reply.status == 200));
+    let data = a.data().await;
+    let keys: Vec<&String> = data.as_object().expect("an object").keys().collect();
+    assert_eq!(keys.len(), 21, "{data}");
+    assert!(
+        keys.iter()
+            .all(|key| *key == "n" || key.starts_with("back")),
+        "{data}"
+    );
 }
