@@ -219,8 +219,10 @@ export function renderBurstPending() {
 
 /** Shows the curl command that forges an Origin, aimed at this server. */
 export function renderOriginCurl(origin) {
-  el.originCurl.textContent = 'curl -i -X POST -H \'Origin: http://evil.example\' -H \'Content-Type: application/json\' -d \'{}\' ' +
-    origin + '/update-session-data';
+  el.originCurl.textContent = 'curl -i -X POST \\\n' +
+    '  -H \'Origin: http://evil.example\' \\\n' +
+    '  -H \'Content-Type: application/json\' \\\n' +
+    '  -d \'{}\' ' + origin + '/update-session-data';
 }
 
 /**

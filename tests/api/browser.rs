@@ -399,6 +399,36 @@ async fn the_same_story_holds_when_fetch_sends_the_requests() -> TestResult {
     outcome
 }
 
+/// Panel 4's curl command, run as shown (a shell reads it as a learner
+/// pastes it): the server refuses it for its Origin, as the page says.
+async fn the_curl_command_shown_is_refused_for_its_origin(
+    client: &Client,
+    address: &str,
+) -> TestResult {
+    let command = eval(
+        client,
+        "return document.getElementById('origin-curl').textContent;",
+    )
+    .await?;
+    let command = command.as_str().unwrap_or_default().to_owned();
+    assert!(command.contains(address), "aimed elsewhere: {command}");
+    let shown = command.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .args(["-c", &command])
+            .output()
+    })
+    .await??;
+    let reply = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        reply.starts_with("HTTP/1.1 403"),
+        "{shown}\n{reply}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(reply.contains("\"cross_origin_rejected\""), "{reply}");
+    Ok(())
+}
+
 /// Which API the tour's panels send with.
 #[derive(Clone, Copy, PartialEq)]
 enum Api {
@@ -468,6 +498,9 @@ async fn drive(client: &Client, address: &str, shots: &Path, api: Api) -> TestRe
             .contains("a restart forgets it"),
         "{said}"
     );
+    if api == Api::Xhr {
+        the_curl_command_shown_is_refused_for_its_origin(client, address).await?;
+    }
     let logged = eval(
         client,
         "return document.querySelector('#log > li summary').textContent;",
