@@ -72,13 +72,13 @@ export function explainBurst(outcomes, data, opened) {
   const refused = Object.keys(c.refused).reduce(function (sum, label) { return sum + c.refused[label]; }, 0);
   const lines = [];
   if (c.opened) {
-    lines.push('There was no live session, so the page first sent one update with an empty patch ({}), which started one; then the ' +
-      c.sent + ' went out together.');
+    lines.push('There was no live session, so the page first sent one update with an empty patch ({}), which started one; then it started the ' +
+      c.sent + ' together.');
   }
   if (c.arrived === null) {
     lines.push(c.accepted + ' of ' + c.sent + ' updates were accepted, but reading the data afterwards failed, so the page cannot say whether they were kept.');
   } else {
-    lines.push(c.arrived + ' of ' + c.sent + ' updates, sent at the same time to the same session, each setting its own key, are in the data' +
+    lines.push(c.arrived + ' of ' + c.sent + ' updates, started at the same time on the same session, each setting its own key, are in the data' +
       (c.arrived === c.sent ? ': all of them.' : '.'));
   }
   if (c.newSessions) {
@@ -94,8 +94,10 @@ export function explainBurst(outcomes, data, opened) {
   } else if (c.accepted && c.arrived !== null) {
     lines.push('The server runs the requests of one session one at a time: each starts from the session as the one before it left it, changes it, and answers only once its change is stored, so none overwrites another. Many session libraries do not, and keep only some of them.');
   }
-  const result = said(lines, 'Network: ' + (c.opened ? 'one update-session-data with {} first, then ' : '') + c.sent +
-    ' update-session-data requests started together; each keeps its own status.',
+  const result = said(lines, 'Network: get-session-data (is there a live session?), ' +
+    (c.opened ? 'one update-session-data with {} to start one, ' : '') + 'then ' + c.sent +
+    ' update-session-data requests started together, each with its own status, and get-session-data to read the data back. ' +
+    'Over HTTP/1.1 the browser opens at most six connections to one host (Chromium, Firefox) and queues the rest: the Network panel\'s waterfall shows them going out in waves.',
     c.lost > 0 || c.arrived === null || c.newSessions > 0);
   result.arrived = c.arrived || 0;
   result.lost = c.lost;
