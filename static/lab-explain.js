@@ -194,7 +194,7 @@ function attackCookieWhy(session, secFetchSite) {
       : 'The browser did send session_id.';
   }
   if (secFetchSite === 'cross-site') {
-    return 'The browser did not send session_id: SameSite=Lax keeps it off requests from another site.';
+    return 'The browser did not send session_id: SameSite=Lax keeps it off a cross-site request like this one (from another site it rides only on a top-level GET, such as a followed link).';
   }
   return secFetchSite === 'same-site'
     ? 'The browser did not send session_id, although SameSite=Lax lets it ride along on a same-site request: it held none for this host.'
