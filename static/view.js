@@ -186,6 +186,7 @@ export function renderExplanation(explanation) {
     item.append(hint);
   }
   el.explain.prepend(item);
+  el.explain.scrollTop = 0;
 }
 
 /** Keeps at most `max` children of a list, dropping the oldest (last). */
