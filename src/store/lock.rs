@@ -112,15 +112,8 @@ impl<T> QueueGuard<'_, T> {
     /// Whether another request of this process waits for this session's
     /// turn now. A hint: a waiter may still give up before its turn.
     pub fn others_waiting(&self) -> bool {
-        let queues = self
-            .queues
-            .queues
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // The map's handle and this turn's; any more are waiters'.
-        queues
-            .get(&self.id)
-            .is_some_and(|queue| Arc::strong_count(queue) > 2)
+        // This turn is one of those in line; any more are waiters.
+        self.queues.in_line(self.id) > 1
     }
 }
 
