@@ -13,8 +13,33 @@ use ajax_sessions::Config;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match runtime() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(err) => {
+            eprintln!("error: could not start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Tokio's scheduler for the CPUs this process may use. Several: the
+/// multi-threaded one, a worker per CPU. One (`taskset`, a container's CPU
+/// quota, one instance per core behind a proxy): the single-threaded one,
+/// which does the same work without handing tasks between threads; with
+/// Redis on the same CPU it answers about a sixth more requests a second
+/// (BENCHMARKS.md, "One CPU, one thread").
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut builder = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
+async fn serve() -> ExitCode {
     let config = Config::from_args_or_exit();
     ajax_sessions::logging::init();
     // Installed before anything else, so that a signal right after the

@@ -2,7 +2,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use reqwest::cookie::Jar;
+
+use crate::helpers::{cookie_client, TestApp};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_ajax-sessions");
 
@@ -14,6 +19,12 @@ fn start_server(rust_log: &str) -> (Child, String) {
 
 /// [`start_server`] with more options. Without `--port`, the OS picks one.
 pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
+    start_command(Command::new(BINARY), args, rust_log)
+}
+
+/// [`start_server_with`] through `command`: the binary, or a program that
+/// runs it (`taskset`).
+fn start_command(mut command: Command, args: &[&str], rust_log: &str) -> (Child, String) {
     // Every test server names its lab port: the default (3001) is fixed,
     // and tests run side by side.
     let lab = if args.contains(&"--lab-port") {
@@ -26,7 +37,7 @@ pub fn start_server_with(args: &[&str], rust_log: &str) -> (Child, String) {
     } else {
         &["--port", "0"][..]
     };
-    let mut child = Command::new(BINARY)
+    let mut child = command
         .args(port)
         .args(lab)
         .args(args)
@@ -289,6 +300,47 @@ fn ctrl_c_right_after_the_listening_line_stops_cleanly() {
 
         assert!(status.success(), "{status:?}");
     }
+}
+
+/// The names of a process's threads.
+fn thread_names(pid: u32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn on_one_cpu_one_thread_serves_a_login_and_stops_cleanly() {
+    // taskset comes with util-linux, in every Debian system.
+    let mut pinned = Command::new("taskset");
+    pinned.args(["-c", "0", BINARY]);
+    let (mut child, base) = start_command(pinned, &[], "off");
+    let before_login = thread_names(child.id());
+    let jar = Arc::new(Jar::default());
+    let app = TestApp {
+        address: base,
+        client: cookie_client(jar.clone()),
+        jar,
+        memory: None,
+    };
+
+    let login = app.login("alice", "wonderland", false).await;
+    let update = app.update(&serde_json::json!({"color": "blue"})).await;
+    let data = app.data().await;
+    let status = stop_with_sigterm(&mut child);
+
+    // One CPU: tokio's single-threaded scheduler, no worker threads.
+    assert!(
+        !before_login.iter().any(|name| name.starts_with("tokio-")),
+        "{before_login:?}"
+    );
+    // The password is still checked off the serving thread, and answered.
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(update.status, 200, "{}", update.text);
+    assert_eq!(data["color"], "blue");
+    assert!(status.success(), "{status:?}");
 }
 
 /// The session id a response's `Set-Cookie` gives.
