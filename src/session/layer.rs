@@ -177,8 +177,8 @@ where
         // (cloning a header value shares its bytes).
         let mut cookies = ReceivedCookies::of(req.headers());
         let id = session_id_of(&mut req, &mut cookies);
-        let detach = id.is_some() && shared.store.turn_outlives_requests();
         let read_only = self.access == Access::ReadOnly;
+        let detach = id.is_some() && shared.store.turn_outlives_requests(read_only);
         let work = async move {
             let turn = match id {
                 Some(id) => match shared.store.begin(&shared.locks, id, read_only).await {

@@ -203,9 +203,11 @@ impl AppStore {
     }
 
     /// Whether a session's turn must be seen through even when its request
-    /// is dropped: true for Redis, whose lock lives outside the process.
-    pub fn turn_outlives_requests(&self) -> bool {
-        matches!(self, Self::Redis(_))
+    /// is dropped: true for a change on Redis, whose lock lives outside the
+    /// process. A read takes no lock, and its one possible write (the
+    /// expiry's compare-and-set) is whole or not made at all.
+    pub fn turn_outlives_requests(&self, read_only: bool) -> bool {
+        matches!(self, Self::Redis(_)) && !read_only
     }
 
     /// Whether the store answers (for `/readyz`).
