@@ -210,19 +210,59 @@ where
         if !detach {
             return Box::pin(work);
         }
-        // A request whose client goes away is dropped mid-way; with Redis,
-        // that could drop it between Redis taking its lock and the answer
-        // saying so, leaving the session locked until the lease ends. Run
-        // as a task of its own, the request finishes (and unlocks) whatever
-        // the client does.
-        Box::pin(async move {
-            match tokio::spawn(work).await {
-                Ok(result) => result,
-                Err(err) => {
-                    Ok(AppError::Internal(format!("session request task: {err}")).into_response())
-                }
-            }
+        // A request whose client goes away is dropped mid-way. A change on
+        // Redis must still end its turn: release the lock, and write the
+        // changes of earlier requests it carries (group commit), whose
+        // replies wait for that write.
+        Box::pin(SeeThrough {
+            work: Some(Box::pin(work)),
         })
+    }
+}
+
+/// Work that runs to its end even when the request awaiting it is dropped
+/// (its client went away): dropped unfinished, it goes on as a task of its
+/// own. While the request lives, which is nearly always, it runs in the
+/// request's task, without a task, a copy of the work into it or a
+/// hand-off between the two.
+struct SeeThrough<F: Future + Send + 'static>
+where
+    F::Output: Send + 'static,
+{
+    /// The work, until it is done.
+    work: Option<Pin<Box<F>>>,
+}
+
+impl<F> Future for SeeThrough<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let Some(work) = self.work.as_mut() else {
+            // Polled again after its end: nothing more will come.
+            return Poll::Pending;
+        };
+        let output = std::task::ready!(work.as_mut().poll(cx));
+        self.work = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<F> Drop for SeeThrough<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(work) = self.work.take() {
+            // Without a runtime (the process is ending) nothing can run it.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(work);
+            }
+        }
     }
 }
 
@@ -380,6 +420,47 @@ impl CookieText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn work_dropped_unfinished_runs_to_its_end_as_a_task() {
+        let (go, gate) = tokio::sync::oneshot::channel::<()>();
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let work = SeeThrough {
+            work: Some(Box::pin(async move {
+                let _ = gate.await;
+                let _ = done.send("finished");
+            })),
+        };
+        let mut work = Box::pin(work);
+        let waker = std::task::Waker::noop();
+        assert!(work
+            .as_mut()
+            .poll(&mut Context::from_waker(waker))
+            .is_pending());
+
+        drop(work);
+        let _ = go.send(());
+
+        let outcome = tokio::time::timeout(Duration::from_secs(5), finished).await;
+        assert_eq!(outcome.ok().and_then(Result::ok), Some("finished"));
+    }
+
+    #[tokio::test]
+    async fn work_that_ends_in_its_request_is_not_run_again() {
+        let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = runs.clone();
+        let work = SeeThrough {
+            work: Some(Box::pin(async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                7
+            })),
+        };
+
+        assert_eq!(work.await, 7);
+        tokio::task::yield_now().await;
+
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn a_shorter_max_age_or_none_is_rendered_when_it_comes() {
