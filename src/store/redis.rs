@@ -58,6 +58,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use super::redis_batch::Batcher;
+use crate::cookies::push_session_id;
 use crate::token::random_token;
 
 /// Every key this app writes starts with this.
@@ -262,8 +263,7 @@ impl RedisStore {
         id: &Id,
     ) -> session_store::Result<(RedisLock, Option<String>)> {
         let key = session_key(id);
-        let lock_key = format!("{key}{LOCK_SUFFIX}");
-        let wait_key = format!("{key}{WAIT_SUFFIX}");
+        let lock_key = suffixed(&key, LOCK_SUFFIX);
         // 128 random bits: the lock's owner.
         let token = random_token::<16>();
         let deadline = tokio::time::Instant::now() + LOCK_WAIT;
@@ -273,7 +273,10 @@ impl RedisStore {
             let mut commands = Vec::with_capacity(3);
             if waited {
                 let mut mark = redis::cmd("SET");
-                mark.arg(&wait_key).arg(1).arg("PX").arg(millis(WAIT_MARK));
+                mark.arg(suffixed(&key, WAIT_SUFFIX))
+                    .arg(1)
+                    .arg("PX")
+                    .arg(millis(WAIT_MARK));
                 commands.push(mark);
             }
             let mut lock = redis::cmd("SET");
@@ -341,7 +344,7 @@ impl RedisStore {
             .arg(3)
             .arg(&lock.session)
             .arg(&lock.key)
-            .arg(format!("{}{WAIT_SUFFIX}", lock.session))
+            .arg(suffixed(&lock.session, WAIT_SUFFIX))
             .arg(&lock.token)
             .arg(value)
             .arg(ttl);
@@ -513,7 +516,22 @@ impl SessionStore for RedisStore {
 
 /// `ajax-sessions:{ID}`.
 pub(super) fn session_key(id: &Id) -> String {
-    format!("{PREFIX}{{{id}}}")
+    // Written piece by piece: `format!` with the id's `Display` cost a
+    // change about 2.7k instructions over its three keys.
+    let mut key = String::with_capacity(PREFIX.len() + 24 + LOCK_SUFFIX.len());
+    key.push_str(PREFIX);
+    key.push('{');
+    push_session_id(&mut key, *id);
+    key.push('}');
+    key
+}
+
+/// The key of a session's lock or wait mark: its key and `suffix`.
+fn suffixed(key: &str, suffix: &str) -> String {
+    let mut text = String::with_capacity(key.len() + suffix.len());
+    text.push_str(key);
+    text.push_str(suffix);
+    text
 }
 
 /// Runs a Redis command with the deadline; both failures become the store
@@ -533,17 +551,31 @@ async fn with_deadline<T>(
 /// and the record's data as JSON.
 pub(super) fn encode(record: &Record) -> session_store::Result<String> {
     let expires_ms = record.expiry_date.unix_timestamp_nanos() / 1_000_000;
+    let mut digits = itoa::Buffer::new();
+    let expires_ms = digits.format(expires_ms);
     let mut fields = record.data.iter();
+    // Built with `push_str`: `format!` and the i128's `Display` cost about
+    // 1.3k instructions a save.
+    let mut value;
     match (fields.next(), fields.next()) {
         (Some((key, Value::String(text))), None) if !key.contains('\n') => {
-            Ok(format!("{expires_ms}\ns{key}\n{text}"))
+            value = String::with_capacity(expires_ms.len() + key.len() + text.len() + 3);
+            value.push_str(expires_ms);
+            value.push_str("\ns");
+            value.push_str(key);
+            value.push('\n');
+            value.push_str(text);
         }
         _ => {
             let json = serde_json::to_string(&record.data)
                 .map_err(|err| session_store::Error::Encode(err.to_string()))?;
-            Ok(format!("{expires_ms}\nj{json}"))
+            value = String::with_capacity(expires_ms.len() + json.len() + 2);
+            value.push_str(expires_ms);
+            value.push_str("\nj");
+            value.push_str(&json);
         }
     }
+    Ok(value)
 }
 
 /// The record of a stored value; `None` once its expiry has passed (Redis
@@ -618,7 +650,8 @@ mod tests {
         let stored = encode(&original).unwrap();
         let back = decode(&original.id, &stored).unwrap().unwrap();
 
-        assert!(stored.ends_with(&format!("\nsstate\n{state}")));
+        let expires_ms = original.expiry_date.unix_timestamp_nanos() / 1_000_000;
+        assert_eq!(stored, format!("{expires_ms}\nsstate\n{state}"));
         assert_eq!(back.data, original.data);
         assert_eq!(
             back.expiry_date.unix_timestamp(),
@@ -633,10 +666,12 @@ mod tests {
             ("b".into(), Value::String("x".into())),
         ]));
 
-        let back = decode(&original.id, &encode(&original).unwrap())
-            .unwrap()
-            .unwrap();
+        let stored = encode(&original).unwrap();
+        let back = decode(&original.id, &stored).unwrap().unwrap();
 
+        let expires_ms = original.expiry_date.unix_timestamp_nanos() / 1_000_000;
+        let json = serde_json::to_string(&original.data).unwrap();
+        assert_eq!(stored, format!("{expires_ms}\nj{json}"));
         assert_eq!(back.data, original.data);
     }
 
@@ -691,8 +726,20 @@ mod tests {
 
     #[test]
     fn keys_put_the_id_in_a_hash_tag() {
-        let id = Id(42);
-        assert_eq!(session_key(&id), format!("ajax-sessions:{{{id}}}"));
+        for id in [
+            Id(42),
+            Id(0),
+            Id(-1),
+            Id(i128::MAX),
+            Id(i128::MIN),
+            Id::default(),
+        ] {
+            assert_eq!(session_key(&id), format!("ajax-sessions:{{{id}}}"));
+            assert_eq!(
+                suffixed(&session_key(&id), LOCK_SUFFIX),
+                format!("ajax-sessions:{{{id}}}:lock")
+            );
+        }
     }
 
     #[test]
