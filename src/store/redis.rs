@@ -272,21 +272,19 @@ impl RedisStore {
         loop {
             let mut commands = Vec::with_capacity(3);
             if waited {
-                let mut mark = redis::cmd("SET");
-                mark.arg(suffixed(&key, WAIT_SUFFIX))
-                    .arg(1)
-                    .arg("PX")
-                    .arg(millis(WAIT_MARK));
+                let wait_key = suffixed(&key, WAIT_SUFFIX);
+                let mut mark = command("SET", 4, wait_key.len() + 3 + 2 * NUMBER);
+                mark.arg(wait_key).arg(1).arg("PX").arg(millis(WAIT_MARK));
                 commands.push(mark);
             }
-            let mut lock = redis::cmd("SET");
+            let mut lock = command("SET", 5, lock_key.len() + token.len() + 4 + NUMBER);
             lock.arg(&lock_key)
                 .arg(&token)
                 .arg("NX")
                 .arg("PX")
                 .arg(millis(self.lease));
             commands.push(lock);
-            let mut get = redis::cmd("GET");
+            let mut get = command("GET", 1, key.len());
             get.arg(&key);
             commands.push(get);
             // Should the request give up before it learns the outcome,
@@ -339,7 +337,9 @@ impl RedisStore {
                 .await
                 .map(|_| false);
         };
-        let mut eval = redis::cmd("EVAL");
+        let keys = 3 * lock.key.len() + WAIT_SUFFIX.len();
+        let bytes = SAVE_AND_UNLOCK_SCRIPT.len() + keys + lock.token.len() + value.len();
+        let mut eval = command("EVAL", 8, bytes + 2 * NUMBER);
         eval.arg(SAVE_AND_UNLOCK_SCRIPT)
             .arg(3)
             .arg(&lock.session)
@@ -366,7 +366,9 @@ impl RedisStore {
         value: &str,
         ttl: u64,
     ) -> session_store::Result<RedisLock> {
-        let mut eval = redis::cmd("EVAL");
+        let keys = lock.session.len() + lock.key.len();
+        let bytes = SAVE_AND_KEEP_SCRIPT.len() + keys + lock.token.len() + value.len();
+        let mut eval = command("EVAL", 8, bytes + 3 * NUMBER);
         eval.arg(SAVE_AND_KEEP_SCRIPT)
             .arg(2)
             .arg(&lock.session)
@@ -406,8 +408,9 @@ impl RedisStore {
 
     /// The stored text of a session, as it is.
     pub(super) async fn load_raw(&self, id: &Id) -> session_store::Result<Option<String>> {
-        let mut get = redis::cmd("GET");
-        get.arg(session_key(id));
+        let key = session_key(id);
+        let mut get = command("GET", 1, key.len());
+        get.arg(key);
         self.query_one(get).await
     }
 
@@ -420,10 +423,12 @@ impl RedisStore {
         value: &str,
         ttl: u64,
     ) -> session_store::Result<bool> {
-        let mut eval = redis::cmd("EVAL");
+        let key = session_key(id);
+        let bytes = COMPARE_AND_SET_SCRIPT.len() + key.len() + expected.len() + value.len();
+        let mut eval = command("EVAL", 6, bytes + 2 * NUMBER);
         eval.arg(COMPARE_AND_SET_SCRIPT)
             .arg(1)
-            .arg(session_key(id))
+            .arg(key)
             .arg(expected)
             .arg(value)
             .arg(ttl);
@@ -454,7 +459,7 @@ fn parse<T: FromRedisValue>(value: Reply) -> session_store::Result<T> {
 
 /// `SET KEY VALUE PX TTL`, with `NX` when `only_new`.
 fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Cmd {
-    let mut set = redis::cmd("SET");
+    let mut set = command("SET", 5, key.len() + value.len() + 4 + NUMBER);
     set.arg(key).arg(value).arg("PX").arg(ttl);
     if only_new {
         set.arg("NX");
@@ -464,9 +469,21 @@ fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Cmd {
 
 /// Releases a lock if it still holds `token`.
 fn unlock_command(key: &str, token: &str) -> Cmd {
-    let mut eval = redis::cmd("EVAL");
+    let mut eval = command("EVAL", 4, UNLOCK_SCRIPT.len() + key.len() + token.len() + 1);
     eval.arg(UNLOCK_SCRIPT).arg(1).arg(key).arg(token);
     eval
+}
+
+/// At most this many bytes for a number among a command's arguments.
+const NUMBER: usize = 20;
+
+/// The command `name` with room for `args` more arguments of `bytes` in
+/// all. `redis::cmd` starts with empty buffers, and a save's command grew
+/// them again at nearly every argument (about 3.7k instructions a change).
+fn command(name: &str, args: usize, bytes: usize) -> Cmd {
+    let mut command = Cmd::with_capacity(args + 1, name.len() + bytes);
+    command.arg(name);
+    command
 }
 
 #[async_trait]
@@ -508,8 +525,9 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        let mut del = redis::cmd("DEL");
-        del.arg(session_key(session_id));
+        let key = session_key(session_id);
+        let mut del = command("DEL", 1, key.len());
+        del.arg(key);
         self.query_one::<Reply>(del).await.map(drop)
     }
 }
