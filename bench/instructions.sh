@@ -15,12 +15,26 @@
 # warm-up, each request in one write; the difference of the two totals,
 # divided by REQUESTS, is one request without start-up, warm-up and
 # shutdown. The kernel's share (TCP on loopback) is not counted.
+#
+# STORE=redis counts the same with the app on a private redis-server
+# (Redis's own instructions are not counted; one client, so each request
+# pays for a whole batch of the Redis client, which under load many share).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUESTS="${REQUESTS:-2000}"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+
+STORE_ARGS=()
+if [ "${STORE:-memory}" = redis ]; then
+  command -v redis-server >/dev/null || { echo "STORE=redis needs redis-server" >&2; exit 1; }
+  REDIS_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  taskset -c 1 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning >/dev/null &
+  PIDS+=("$!")
+  for _ in $(seq 250); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.02; done
+  STORE_ARGS=(--store "redis://127.0.0.1:$REDIS_PORT")
+fi
 
 if ! command -v valgrind >/dev/null; then
   echo "installing: valgrind"
@@ -38,7 +52,7 @@ SERVER="$CARGO_TARGET_DIR/release/ajax-sessions"
 total() {
   local target="$1" count="$2" profile="$WORK/$1-$2.cg"
   start "$target-$count" valgrind --tool=callgrind --callgrind-out-file="$profile" \
-    "$SERVER" --port 0 --lab-port 0
+    "$SERVER" --port 0 --lab-port 0 "${STORE_ARGS[@]}"
   python3 - "$STARTED_URL" "$target" "$count" <<'PY'
 import http.client, json, sys, urllib.parse
 url, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -90,7 +104,7 @@ for target in ceiling get post; do
 done
 
 echo
-echo "instructions per request (callgrind; $REQUESTS requests, one keep-alive client)"
+echo "instructions per request (callgrind; $REQUESTS requests, one keep-alive client, ${STORE:-memory} store)"
 echo
 echo "| target | instructions | ceiling ÷ target |"
 echo "|---|---:|---:|"
