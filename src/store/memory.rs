@@ -287,7 +287,7 @@ impl SessionStore for BoundedStore {
 
 /// Now, Unix nanoseconds: from the system clock, without the calendar
 /// date a `time::OffsetDateTime` works out (most of its cost).
-fn unix_nanos_now() -> i128 {
+pub(super) fn unix_nanos_now() -> i128 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(since) => i128::try_from(since.as_nanos()).unwrap_or(i128::MAX),
         Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |ns| -ns),

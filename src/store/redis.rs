@@ -57,6 +57,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+use super::memory::unix_nanos_now;
 use super::redis_batch::Batcher;
 use crate::cookies::push_session_id;
 use crate::token::random_token;
@@ -602,12 +603,16 @@ pub(super) fn decode(id: &Id, value: &str) -> session_store::Result<Option<Recor
     let broken =
         || session_store::Error::Decode("a stored session is not in the expected form".into());
     let (expires, rest) = value.split_once('\n').ok_or_else(broken)?;
-    let expires_ms: i128 = expires.parse().map_err(|_| broken())?;
-    let expiry_date =
-        OffsetDateTime::from_unix_timestamp_nanos(expires_ms * 1_000_000).map_err(|_| broken())?;
-    if expiry_date <= OffsetDateTime::now_utc() {
+    let expires_ns = expires
+        .parse::<i64>()
+        .map(|ms| i128::from(ms) * 1_000_000)
+        .map_err(|_| broken())?;
+    // The system clock, not `OffsetDateTime::now_utc`'s calendar date.
+    if expires_ns <= unix_nanos_now() {
         return Ok(None);
     }
+    let expiry_date =
+        OffsetDateTime::from_unix_timestamp_nanos(expires_ns).map_err(|_| broken())?;
     let data = if let Some(rest) = rest.strip_prefix('s') {
         let (key, text) = rest.split_once('\n').ok_or_else(broken)?;
         HashMap::from([(key.to_owned(), Value::String(text.to_owned()))])
