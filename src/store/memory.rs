@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use lru::LruCache;
@@ -38,6 +38,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
+
+use super::unix_nanos_now;
 
 /// Share of the capacity the protected segment may hold, in percent.
 const PROTECTED_PERCENT: usize = 80;
@@ -282,15 +284,6 @@ impl SessionStore for BoundedStore {
         segments.probation.pop(session_id);
         segments.protected.pop(session_id);
         Ok(())
-    }
-}
-
-/// Now, Unix nanoseconds: from the system clock, without the calendar
-/// date a `time::OffsetDateTime` works out (most of its cost).
-pub(super) fn unix_nanos_now() -> i128 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(since) => i128::try_from(since.as_nanos()).unwrap_or(i128::MAX),
-        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |ns| -ns),
     }
 }
 

@@ -57,8 +57,8 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::memory::unix_nanos_now;
 use super::redis_batch::Batcher;
+use super::unix_nanos_now;
 use crate::cookies::push_session_id;
 use crate::token::random_token;
 
@@ -338,7 +338,7 @@ impl RedisStore {
                 .await
                 .map(|_| false);
         };
-        let keys = 3 * lock.key.len() + WAIT_SUFFIX.len();
+        let keys = 2 * lock.session.len() + lock.key.len() + WAIT_SUFFIX.len();
         let bytes = SAVE_AND_UNLOCK_SCRIPT.len() + keys + lock.token.len() + value.len();
         let mut eval = command("EVAL", 8, bytes + 2 * NUMBER);
         eval.arg(SAVE_AND_UNLOCK_SCRIPT)
@@ -537,7 +537,7 @@ impl SessionStore for RedisStore {
 pub(super) fn session_key(id: &Id) -> String {
     // Written piece by piece: `format!` with the id's `Display` cost a
     // change about 2.7k instructions over its three keys.
-    let mut key = String::with_capacity(PREFIX.len() + 24 + LOCK_SUFFIX.len());
+    let mut key = String::with_capacity(PREFIX.len() + 24);
     key.push_str(PREFIX);
     key.push('{');
     push_session_id(&mut key, *id);
