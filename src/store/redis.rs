@@ -29,9 +29,9 @@
 //! pass ([`COURTESY`]) before it takes the lock again, so that a chain of
 //! handovers cannot starve other instances.
 //!
-//! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`]): with
-//! Redis gone, a request fails as `503 store_unavailable` within two
-//! seconds instead of hanging. The connection manager reconnects by itself
+//! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`], kept by
+//! the batcher): with Redis gone, a request fails as
+//! `503 store_unavailable` within two seconds instead of hanging. The connection manager reconnects by itself
 //! on the next command, so service resumes once Redis is back.
 //!
 //! **Round trips.** Commands go out through a batcher
@@ -57,7 +57,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::redis_batch::Batcher;
+use super::redis_batch::{is_timeout, Batcher};
 use super::unix_nanos_now;
 use crate::cookies::push_session_id;
 use crate::token::random_token;
@@ -179,7 +179,7 @@ impl Drop for RedisLock {
             let unlock = unlock_command(&self.key, &self.token);
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move {
-                    let _ = with_deadline(batch.send(vec![unlock])).await;
+                    let _ = batch.send(vec![unlock]).await;
                 });
             }
         }
@@ -203,9 +203,11 @@ impl RedisStore {
         let client = redis::Client::open(url)
             .map_err(|err| ConnectError(format!("bad Redis URL: {:?}", err.kind())))?;
         let shown = redacted_url(url);
+        // The batcher keeps each request's deadline, one timer per batch;
+        // a response timeout here would add a second.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
-            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(None)
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(100))
             .set_max_delay(Duration::from_millis(500));
@@ -216,7 +218,7 @@ impl RedisStore {
         };
         match tokio::time::timeout(within, connecting).await {
             Ok(Ok(conn)) => Ok(Self {
-                batch: Batcher::start(conn.clone()),
+                batch: Batcher::start(conn.clone(), COMMAND_TIMEOUT),
                 conn,
                 lease: LOCK_LEASE,
             }),
@@ -292,8 +294,11 @@ impl RedisStore {
             // the batcher releases the lock it may have taken.
             let release = unlock_command(&lock_key, &token);
             let sent = Instant::now();
-            let mut values =
-                with_deadline(self.batch.send_with_undo(commands, Some(release))).await?;
+            let mut values = self
+                .batch
+                .send_with_undo(commands, Some(release))
+                .await
+                .map_err(backend)?;
             // The mark's reply, if any, is of no interest.
             let values = values.split_off(values.len().saturating_sub(2));
             let (taken, value): (Option<String>, Option<String>) = parse(Reply::Array(values))?;
@@ -382,7 +387,11 @@ impl RedisStore {
         // batcher then releases it.
         let undo = unlock_command(&lock.key, &lock.token);
         let sent = Instant::now();
-        let values = with_deadline(self.batch.send_with_undo(vec![eval], Some(undo))).await?;
+        let values = self
+            .batch
+            .send_with_undo(vec![eval], Some(undo))
+            .await
+            .map_err(backend)?;
         match parse::<i64>(values.into_iter().next().unwrap_or(Reply::Nil))? {
             1 => {
                 lock.renewed = sent;
@@ -439,7 +448,7 @@ impl RedisStore {
 
     /// Sends one command through the batcher, within the deadline.
     async fn query_one<T: FromRedisValue>(&self, command: Cmd) -> session_store::Result<T> {
-        let values = with_deadline(self.batch.send(vec![command])).await?;
+        let values = self.batch.send(vec![command]).await.map_err(backend)?;
         parse(values.into_iter().next().unwrap_or(Reply::Nil))
     }
 }
@@ -553,14 +562,25 @@ fn suffixed(key: &str, suffix: &str) -> String {
     text
 }
 
-/// Runs a Redis command with the deadline; both failures become the store
-/// error that the app answers with `503 store_unavailable`.
+/// A failure of the batcher's (Redis did not answer in time, or the
+/// connection failed) as the store error that the app answers with
+/// `503 store_unavailable`.
+fn backend(err: redis::RedisError) -> session_store::Error {
+    if is_timeout(&err) {
+        session_store::Error::Backend("redis: timed out".into())
+    } else {
+        session_store::Error::Backend(format!("redis: {err}"))
+    }
+}
+
+/// Runs a Redis command outside the batcher with the deadline; both
+/// failures become the store error.
 async fn with_deadline<T>(
     command: impl Future<Output = redis::RedisResult<T>>,
 ) -> session_store::Result<T> {
     match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(session_store::Error::Backend(format!("redis: {err}"))),
+        Ok(Err(err)) => Err(backend(err)),
         Err(_) => Err(session_store::Error::Backend("redis: timed out".into())),
     }
 }

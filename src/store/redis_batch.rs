@@ -13,17 +13,29 @@
 //! that moment adds its commands too, then sends them all as one pipeline
 //! and hands each request its own replies. Commands of one request stay
 //! together and in order. A request that gave up before its commands went
-//! out (its deadline passed) is dropped from the batch, so a lock is never
+//! out (its client went away) is dropped from the batch, so a lock is never
 //! taken for a request that is no longer there; one that gave up while its
 //! commands were out, or whose batch failed, never learns whether it got
 //! the lock, so its undo (the lock's release) is sent for it.
+//!
+//! **Deadlines.** Every request has one: its replies within `timeout` of
+//! handing its commands over, or an error. The batcher keeps them with one
+//! timer per batch instead of one per request (a timer armed and disarmed
+//! is about 800 instructions a round trip). A request whose deadline
+//! passed while it queued behind a stalled batch fails without being sent;
+//! a batch that gets no answer by the earliest deadline among its requests
+//! fails as a whole. A request never waits past its own deadline; behind a
+//! stalled Redis one may fail sooner, as its batch shares the deadline of
+//! the batch's oldest request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use redis::aio::ConnectionLike;
 use redis::{Cmd, ErrorKind, RedisError, RedisResult, Value};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// At most this many requests share one write; more wait for the next.
 const MAX_REQUESTS_PER_BATCH: usize = 256;
@@ -34,6 +46,8 @@ pub(super) struct Batcher {
     jobs: mpsc::UnboundedSender<Job>,
     /// Requests' round trips so far: one per `send`.
     sent: Arc<AtomicU64>,
+    /// How long a request may wait for its replies.
+    timeout: Duration,
 }
 
 /// One request's commands and where their replies go.
@@ -42,20 +56,24 @@ struct Job {
     /// Sent when the request cannot learn what its commands did.
     undo: Option<Cmd>,
     reply: oneshot::Sender<RedisResult<Vec<Value>>>,
+    /// When the request stops waiting for its replies.
+    deadline: Instant,
 }
 
 impl Batcher {
     /// Starts the batcher's task on the current runtime, over `conn` (the
-    /// connection manager; a fake in the tests).
-    pub(super) fn start<C>(conn: C) -> Self
+    /// connection manager; a fake in the tests). Each request gets its
+    /// replies within `timeout`, or an error.
+    pub(super) fn start<C>(conn: C, timeout: Duration) -> Self
     where
-        C: ConnectionLike + Send + 'static,
+        C: ConnectionLike + Clone + Send + 'static,
     {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(conn, queue));
+        tokio::spawn(run(conn, queue, timeout));
         Self {
             jobs,
             sent: Arc::default(),
+            timeout,
         }
     }
 
@@ -67,7 +85,8 @@ impl Batcher {
 
     /// Sends `commands` (in order, with no other request's in between) and
     /// returns their replies, one per command; a server error comes back
-    /// as that command's `Value::ServerError`.
+    /// as that command's `Value::ServerError`. No answer within the
+    /// batcher's timeout is an error ([`is_timeout`]).
     pub(super) async fn send(&self, commands: Vec<Cmd>) -> RedisResult<Vec<Value>> {
         self.send_with_undo(commands, None).await
     }
@@ -88,6 +107,7 @@ impl Batcher {
                 commands,
                 undo,
                 reply,
+                deadline: Instant::now() + self.timeout,
             })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -98,8 +118,21 @@ fn stopped() -> RedisError {
     RedisError::from((ErrorKind::Io, "the Redis batcher has stopped"))
 }
 
+/// The error of a request that got no answer within its deadline.
+fn timed_out() -> RedisError {
+    RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
+}
+
+/// Whether `err` says that Redis did not answer in time.
+pub(super) fn is_timeout(err: &RedisError) -> bool {
+    err.is_timeout()
+}
+
 /// The batcher's task: one batch at a time, until every handle is gone.
-async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run<C>(mut conn: C, mut queue: mpsc::UnboundedReceiver<Job>, timeout: Duration)
+where
+    C: ConnectionLike + Clone + Send + 'static,
+{
     let mut jobs: Vec<Job> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
     let mut undos: Vec<Cmd> = Vec::new();
@@ -113,10 +146,15 @@ async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<
                 Err(_) => break,
             }
         }
-        jobs.retain(|job| !job.reply.is_closed());
-        if jobs.is_empty() {
-            continue;
+        // Gone, or out of time while they queued: nothing of theirs goes
+        // out, so nothing needs undoing.
+        let now = Instant::now();
+        for job in jobs.extract_if(.., |job| job.reply.is_closed() || job.deadline <= now) {
+            let _ = job.reply.send(Err(timed_out()));
         }
+        let Some(deadline) = jobs.iter().map(|job| job.deadline).min() else {
+            continue;
+        };
 
         let mut pipeline = redis::pipe();
         // Each request reads its own errors from its replies.
@@ -128,7 +166,10 @@ async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<
             }
         }
         let count = pipeline.len();
-        let result = pipeline.query_async::<Vec<Value>>(&mut conn).await;
+        let result =
+            tokio::time::timeout_at(deadline, pipeline.query_async::<Vec<Value>>(&mut conn))
+                .await
+                .unwrap_or_else(|_| Err(timed_out()));
 
         match result {
             Ok(values) if values.len() == count => {
@@ -157,8 +198,14 @@ async fn run<C: ConnectionLike>(mut conn: C, mut queue: mpsc::UnboundedReceiver<
             for undo in undos.drain(..) {
                 pipeline.add_command(undo);
             }
-            // Best effort: a lock not released here ends with its lease.
-            let _ = pipeline.query_async::<Vec<Value>>(&mut conn).await;
+            // Best effort, and on its own: the requests queued now must not
+            // wait for it (Redis may be stalled). A lock not released here
+            // ends with its lease.
+            let mut conn = conn.clone();
+            tokio::spawn(async move {
+                let undo = pipeline.query_async::<Vec<Value>>(&mut conn);
+                let _ = tokio::time::timeout(timeout, undo).await;
+            });
         }
     }
 }
@@ -178,6 +225,8 @@ mod tests {
     use redis::RedisFuture;
 
     use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
 
     /// A connection that answers each command with its first argument
     /// (`ERR` as a server error) and records the first arguments of the
@@ -266,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn requests_ready_together_share_one_write_and_get_their_own_replies() {
         let conn = Fake::default();
-        let batcher = Batcher::start(conn.clone());
+        let batcher = Batcher::start(conn.clone(), TIMEOUT);
 
         let requests: Vec<_> = (0..50)
             .map(|n| {
@@ -291,7 +340,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_reaches_only_the_request_whose_command_failed() {
-        let batcher = Batcher::start(Fake::default());
+        let batcher = Batcher::start(Fake::default(), TIMEOUT);
 
         let (failed, fine) = tokio::join!(
             batcher.send(vec![echo("ERR")]),
@@ -305,7 +354,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_that_gave_up_before_the_write_sends_nothing() {
         let conn = Fake::default();
-        let batcher = Batcher::start(conn.clone());
+        let batcher = Batcher::start(conn.clone(), TIMEOUT);
 
         // Handed over, then dropped before the batcher ran.
         let mut abandoned = Box::pin(batcher.send(vec![echo("late")]));
@@ -320,7 +369,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_that_gave_up_while_its_commands_were_out_gets_its_undo_sent() {
         let conn = Fake::gated();
-        let batcher = Batcher::start(conn.clone());
+        let batcher = Batcher::start(conn.clone(), TIMEOUT);
         let request = tokio::spawn({
             let batcher = batcher.clone();
             async move {
@@ -355,7 +404,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_that_got_its_replies_gets_no_undo_sent() {
         let conn = Fake::default();
-        let batcher = Batcher::start(conn.clone());
+        let batcher = Batcher::start(conn.clone(), TIMEOUT);
 
         let replies = batcher
             .send_with_undo(vec![echo("lock")], Some(echo("unlock")))
@@ -366,6 +415,55 @@ mod tests {
 
         assert_eq!(replies, vec![Value::SimpleString("lock".into())]);
         assert_eq!(conn.write_sizes(), vec![1, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_without_an_answer_fails_at_its_deadline_and_sends_its_undo() {
+        let conn = Fake::gated();
+        let timeout = Duration::from_millis(200);
+        let batcher = Batcher::start(conn.clone(), timeout);
+
+        let started = Instant::now();
+        let err = batcher
+            .send_with_undo(vec![echo("lock")], Some(echo("unlock")))
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+
+        assert!(is_timeout(&err), "{err}");
+        assert!(took >= timeout, "failed after {took:?}");
+        assert!(took < timeout * 3, "failed after {took:?}");
+        while conn.writes.lock().unwrap().len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            conn.writes(),
+            vec![vec!["lock".to_owned()], vec!["unlock".to_owned()]]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_queued_behind_a_stalled_batch_waits_no_longer_than_its_own_deadline() {
+        let conn = Fake::gated();
+        let timeout = Duration::from_millis(300);
+        let batcher = Batcher::start(conn.clone(), timeout);
+        let first = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.send(vec![echo("first")]).await }
+        });
+        while conn.writes.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(timeout / 2).await;
+
+        // Queued while the first batch is out and unanswered.
+        let started = Instant::now();
+        let second = batcher.send(vec![echo("second")]).await;
+        let took = started.elapsed();
+
+        assert!(is_timeout(&first.await.unwrap().unwrap_err()));
+        assert!(is_timeout(&second.unwrap_err()));
+        assert!(took <= timeout + timeout / 2, "waited {took:?}");
     }
 
     /// Polls a future once, without waiting.
