@@ -44,13 +44,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Value as Reply};
+use redis::{Cmd, FromRedisValue, ServerErrorKind, Value as Reply};
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -117,7 +118,30 @@ redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
 redis.call('pexpire', KEYS[2], ARGV[4])
 return 1";
 
-/// Deletes the lock only while it still holds this request's token.
+/// The scripts a change runs, sent by their SHA1 (`EVALSHA`): Redis then
+/// neither reads nor hashes the body each time.
+#[derive(Clone, Copy)]
+enum Script {
+    SaveAndUnlock,
+    SaveAndKeep,
+    CompareAndSet,
+}
+
+impl Script {
+    const ALL: [Self; 3] = [Self::SaveAndUnlock, Self::SaveAndKeep, Self::CompareAndSet];
+
+    fn body(self) -> &'static str {
+        match self {
+            Self::SaveAndUnlock => SAVE_AND_UNLOCK_SCRIPT,
+            Self::SaveAndKeep => SAVE_AND_KEEP_SCRIPT,
+            Self::CompareAndSet => COMPARE_AND_SET_SCRIPT,
+        }
+    }
+}
+
+/// Deletes the lock only while it still holds this request's token. Sent
+/// by its body: it is the undo of a request that gave up, which must not
+/// depend on Redis still knowing a script.
 const UNLOCK_SCRIPT: &str = r"
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
@@ -132,6 +156,9 @@ pub struct RedisStore {
     batch: Batcher,
     /// How long a lock holds if its holder never releases it.
     lease: Duration,
+    /// Each [`Script`]'s SHA1, as `SCRIPT LOAD` returned it at start-up;
+    /// none if that failed (the body then goes out each time).
+    shas: Arc<[Option<String>; Script::ALL.len()]>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -214,13 +241,22 @@ impl RedisStore {
         let connecting = async {
             let mut conn = ConnectionManager::new_with_config(client, config).await?;
             redis::cmd("PING").query_async::<String>(&mut conn).await?;
-            Ok::<_, redis::RedisError>(conn)
+            // A Redis that refuses SCRIPT LOAD still runs EVAL.
+            let mut load = redis::pipe();
+            for script in Script::ALL {
+                load.cmd("SCRIPT").arg("LOAD").arg(script.body());
+            }
+            let shas = load.query_async::<Vec<String>>(&mut conn).await.ok();
+            Ok::<_, redis::RedisError>((conn, shas))
         };
         match tokio::time::timeout(within, connecting).await {
-            Ok(Ok(conn)) => Ok(Self {
+            Ok(Ok((conn, shas))) => Ok(Self {
                 batch: Batcher::start(conn.clone(), COMMAND_TIMEOUT),
                 conn,
                 lease: LOCK_LEASE,
+                shas: Arc::new(std::array::from_fn(|i| {
+                    shas.as_ref().and_then(|shas| shas.get(i).cloned())
+                })),
             }),
             Ok(Err(err)) => Err(ConnectError(format!(
                 "cannot reach Redis at {shown}: {err}"
@@ -343,18 +379,22 @@ impl RedisStore {
                 .await
                 .map(|_| false);
         };
-        let keys = 2 * lock.session.len() + lock.key.len() + WAIT_SUFFIX.len();
-        let bytes = SAVE_AND_UNLOCK_SCRIPT.len() + keys + lock.token.len() + value.len();
-        let mut eval = command("EVAL", 8, bytes + 2 * NUMBER);
-        eval.arg(SAVE_AND_UNLOCK_SCRIPT)
-            .arg(3)
-            .arg(&lock.session)
-            .arg(&lock.key)
-            .arg(suffixed(&lock.session, WAIT_SUFFIX))
-            .arg(&lock.token)
-            .arg(value)
-            .arg(ttl);
-        match self.query_one::<i64>(eval).await? {
+        let wait_key = suffixed(&lock.session, WAIT_SUFFIX);
+        let keys = lock.session.len() + lock.key.len() + wait_key.len();
+        let bytes = keys + lock.token.len() + value.len() + 2 * NUMBER;
+        let add = |eval: &mut Cmd| {
+            eval.arg(3)
+                .arg(&lock.session)
+                .arg(&lock.key)
+                .arg(&wait_key)
+                .arg(&lock.token)
+                .arg(&value)
+                .arg(ttl);
+        };
+        let reply = self
+            .run_script(Script::SaveAndUnlock, 7, bytes, add, || None)
+            .await?;
+        match parse::<i64>(reply)? {
             1 => Ok(false),
             2 => Ok(true),
             _ => Err(lapsed()),
@@ -373,26 +413,25 @@ impl RedisStore {
         ttl: u64,
     ) -> session_store::Result<RedisLock> {
         let keys = lock.session.len() + lock.key.len();
-        let bytes = SAVE_AND_KEEP_SCRIPT.len() + keys + lock.token.len() + value.len();
-        let mut eval = command("EVAL", 8, bytes + 3 * NUMBER);
-        eval.arg(SAVE_AND_KEEP_SCRIPT)
-            .arg(2)
-            .arg(&lock.session)
-            .arg(&lock.key)
-            .arg(&lock.token)
-            .arg(value)
-            .arg(ttl)
-            .arg(millis(self.lease));
+        let bytes = keys + lock.token.len() + value.len() + 3 * NUMBER;
+        let lease = millis(self.lease);
+        let add = |eval: &mut Cmd| {
+            eval.arg(2)
+                .arg(&lock.session)
+                .arg(&lock.key)
+                .arg(&lock.token)
+                .arg(value)
+                .arg(ttl)
+                .arg(lease);
+        };
         // A reply that never comes leaves the lock renewed, perhaps: the
         // batcher then releases it.
-        let undo = unlock_command(&lock.key, &lock.token);
+        let undo = || Some(unlock_command(&lock.key, &lock.token));
         let sent = Instant::now();
-        let values = self
-            .batch
-            .send_with_undo(vec![eval], Some(undo))
-            .await
-            .map_err(backend)?;
-        match parse::<i64>(values.into_iter().next().unwrap_or(Reply::Nil))? {
+        let reply = self
+            .run_script(Script::SaveAndKeep, 7, bytes, add, undo)
+            .await?;
+        match parse::<i64>(reply)? {
             1 => {
                 lock.renewed = sent;
                 lock.lease = self.lease;
@@ -434,16 +473,52 @@ impl RedisStore {
         ttl: u64,
     ) -> session_store::Result<bool> {
         let key = session_key(id);
-        let bytes = COMPARE_AND_SET_SCRIPT.len() + key.len() + expected.len() + value.len();
-        let mut eval = command("EVAL", 6, bytes + 2 * NUMBER);
-        eval.arg(COMPARE_AND_SET_SCRIPT)
-            .arg(1)
-            .arg(key)
-            .arg(expected)
-            .arg(value)
-            .arg(ttl);
-        let written: i64 = self.query_one(eval).await?;
-        Ok(written == 1)
+        let bytes = key.len() + expected.len() + value.len() + 2 * NUMBER;
+        let add = |eval: &mut Cmd| {
+            eval.arg(1).arg(&key).arg(expected).arg(value).arg(ttl);
+        };
+        let reply = self
+            .run_script(Script::CompareAndSet, 5, bytes, add, || None)
+            .await?;
+        Ok(parse::<i64>(reply)? == 1)
+    }
+
+    /// Runs `script` with the arguments `add` writes (the key count first,
+    /// `args` of them, `bytes` in all): by its SHA1, and by its body if
+    /// Redis answers that it does not know it (restarted, or its scripts
+    /// flushed; nothing ran), which also teaches Redis the script again.
+    /// `undo` gives the undo for [`Batcher::send_with_undo`].
+    async fn run_script(
+        &self,
+        script: Script,
+        args: usize,
+        bytes: usize,
+        add: impl Fn(&mut Cmd),
+        undo: impl Fn() -> Option<Cmd>,
+    ) -> session_store::Result<Reply> {
+        let mut sha = self.shas[script as usize].as_deref();
+        loop {
+            let mut eval = match sha {
+                Some(sha) => command("EVALSHA", args + 1, sha.len() + bytes),
+                None => command("EVAL", args + 1, script.body().len() + bytes),
+            };
+            eval.arg(sha.unwrap_or(script.body()));
+            add(&mut eval);
+            let replies = self
+                .batch
+                .send_with_undo(vec![eval], undo())
+                .await
+                .map_err(backend)?;
+            let reply = replies.into_iter().next().unwrap_or(Reply::Nil);
+            match &reply {
+                Reply::ServerError(err)
+                    if sha.is_some() && err.kind() == Some(ServerErrorKind::NoScript) =>
+                {
+                    sha = None;
+                }
+                _ => return Ok(reply),
+            }
+        }
     }
 
     /// Sends one command through the batcher, within the deadline.

@@ -469,3 +469,50 @@ async fn a_burst_that_meets_a_stalled_redis_fails_at_once_and_the_next_keeps_eve
         "{data}"
     );
 }
+
+/// How many times Redis ran `command` (lower case), from its command stats.
+async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .expect("INFO");
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn a_change_sends_its_script_by_sha_and_saves_after_redis_forgot_its_scripts() {
+    let Some(redis) = RedisServer::start_or_skip("scripts by sha") else {
+        return;
+    };
+    let a = instance(&redis, "A", 1800).await;
+    let mut conn = redis.connection().await;
+    assert_eq!(a.update(&json!({"n": 1})).await.status, 200);
+    let (evalsha, eval) = (
+        calls(&mut conn, "evalsha").await,
+        calls(&mut conn, "eval").await,
+    );
+
+    assert_eq!(a.update(&json!({"n": 2})).await.status, 200);
+    assert_eq!(calls(&mut conn, "evalsha").await, evalsha + 1);
+    assert_eq!(calls(&mut conn, "eval").await, eval, "no body sent");
+
+    // As after a restart of Redis: the save finds its script unknown, is
+    // sent again with the body, and nothing is lost.
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .expect("SCRIPT FLUSH");
+    assert_eq!(a.update(&json!({"n": 3})).await.status, 200);
+    assert_eq!(a.data().await, json!({"n": 3}));
+    assert_eq!(calls(&mut conn, "eval").await, eval + 1);
+    assert_eq!(a.update(&json!({"n": 4})).await.status, 200);
+    assert_eq!(calls(&mut conn, "eval").await, eval + 1, "known again");
+    assert_eq!(a.data().await, json!({"n": 4}));
+}
