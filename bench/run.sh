@@ -345,6 +345,13 @@ for mode, title in (("", "round-robin over 256 sessions"), ("1", "every request 
                               ("h. POST, the Express peer", "epost", "epost")):
         row = medians(name + mode)
         print(f"| {label} | {row[0]:,.0f} | {row[1] / 1000:.2f} ms | {row[2] / 1000:.2f} ms | {ratio(name + mode, peer + mode):.2f}x |")
+    print()
+    # The spread behind each median: the peer and the app speed up
+    # unevenly with the shared machine, so single rounds vary widely.
+    for label, name, peer in (("e/g", "rget", "eget"), ("f/h", "rpost", "epost")):
+        per_round = sorted(a[0] / b[0] for a, b in zip(rows(name + mode), rows(peer + mode)))
+        q1, _, q3 = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
+        print(f"per-round {label}: quartiles {q1:.2f}-{q3:.2f}, range {per_round[0]:.2f}-{per_round[-1]:.2f}")
 print()
 print(f"Redis used_memory per session over 20,000 sessions: this app {rmem:,.0f} B, the peer {emem:,.0f} B")
 print()
