@@ -31,8 +31,9 @@
 //!
 //! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`], kept by
 //! the batcher): with Redis gone, a request fails as
-//! `503 store_unavailable` within two seconds instead of hanging. The connection manager reconnects by itself
-//! on the next command, so service resumes once Redis is back.
+//! `503 store_unavailable` within two seconds instead of hanging. The
+//! connection manager reconnects by itself on the next command, so service
+//! resumes once Redis is back.
 //!
 //! **Round trips.** Commands go out through a batcher
 //! ([`super::redis_batch`]): the requests ready at one moment share one
@@ -58,7 +59,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::redis_batch::{is_timeout, Batcher};
+use super::redis_batch::{is_timeout, timed_out, Batcher};
 use super::unix_nanos_now;
 use crate::cookies::push_session_id;
 use crate::token::random_token;
@@ -653,11 +654,10 @@ fn backend(err: redis::RedisError) -> session_store::Error {
 async fn with_deadline<T>(
     command: impl Future<Output = redis::RedisResult<T>>,
 ) -> session_store::Result<T> {
-    match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(backend(err)),
-        Err(_) => Err(session_store::Error::Backend("redis: timed out".into())),
-    }
+    tokio::time::timeout(COMMAND_TIMEOUT, command)
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+        .map_err(backend)
 }
 
 /// The record as stored: `EXPIRY_MS` newline, then either `s KEY` newline

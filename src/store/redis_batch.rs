@@ -119,7 +119,7 @@ fn stopped() -> RedisError {
 }
 
 /// The error of a request that got no answer within its deadline.
-fn timed_out() -> RedisError {
+pub(super) fn timed_out() -> RedisError {
     RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
 }
 
