@@ -14,6 +14,12 @@ import { isCapped, said } from './explain.js';
 const THEME_NOTE = 'The server reads theme when it renders the page (data-theme on <html>), so a reload shows this theme from the first paint.';
 
 /**
+ * The most connections a browser opens to one host over HTTP/1.1
+ * (Chromium, Firefox); further requests wait for one of them.
+ */
+const CONNECTIONS_PER_HOST = { count: 6, word: 'six' };
+
+/**
  * The facts a burst's explanation states, as claims; the real-browser test
  * holds them (checked) against the updates Chromium sent and the statuses
  * it received, and against the data in the reply of the read that followed.
@@ -29,6 +35,9 @@ const THEME_NOTE = 'The server reads theme when it renders the page (data-theme 
  * @property {number|null} arrived - (checked) accepted updates whose key
  *   holds their value in the data read afterwards (null: the read failed)
  * @property {number} lost - accepted updates that are not
+ * @property {number} connectionLimit - (checked) the most connections the
+ *   Network tip says the browser opens to the host; when more updates were
+ *   sent, some of them waited for a connection another had used (the waves)
  */
 
 /**
@@ -52,7 +61,8 @@ export function burstClaims(outcomes, data, opened) {
     newSessions: outcomes.filter(function (o) { return o.status === 200 && o.newSession; }).length,
     refused: tally(outcomes.filter(function (o) { return o.status !== 200; })),
     arrived: arrived,
-    lost: arrived === null ? 0 : accepted.length - arrived
+    lost: arrived === null ? 0 : accepted.length - arrived,
+    connectionLimit: CONNECTIONS_PER_HOST.count
   };
 }
 
@@ -97,7 +107,7 @@ export function explainBurst(outcomes, data, opened) {
   const result = said(lines, 'Network: get-session-data (is there a live session?), ' +
     (c.opened ? 'one update-session-data with {} to start one, ' : '') + 'then ' + c.sent +
     ' update-session-data requests started together, each with its own status, and get-session-data to read the data back. ' +
-    'Over HTTP/1.1 the browser opens at most six connections to one host (Chromium, Firefox) and queues the rest: the Network panel\'s waterfall shows them going out in waves.',
+    'Over HTTP/1.1 the browser opens at most ' + CONNECTIONS_PER_HOST.word + ' connections to one host (Chromium, Firefox) and queues the rest: the Network panel\'s waterfall shows them going out in waves.',
     c.lost > 0 || c.arrived === null || c.newSessions > 0);
   result.arrived = c.arrived || 0;
   result.lost = c.lost;

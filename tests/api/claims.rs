@@ -40,7 +40,9 @@
 //! - `burst`: of the updates sent together, how many were answered 200 and
 //!   how many refused, against the statuses Chromium received, and how many
 //!   hold their value in the data read afterwards, against the bodies
-//!   Chromium sent and the read's reply;
+//!   Chromium sent and the read's reply; and the Network tip's "at most six
+//!   connections to one host, the rest queued", against the connection each
+//!   reply came over (`Network.responseReceived`, `connectionId`);
 //! - `cookie_write`: after a script writes or deletes a cookie, whether
 //!   `document.cookie` shows it, and whether the browser holds an `HttpOnly`
 //!   cookie of that name, against Chromium's cookie jar
@@ -58,7 +60,7 @@
 //! and why), and `lab_cookies_set` (the jar holds the lab's cookies for the
 //! target's host).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::error::Error;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -90,6 +92,8 @@ pub(crate) struct Seen {
     /// kept it back (none when it was sent).
     pub associated_cookies: Vec<(String, Vec<String>)>,
     pub status: Option<u64>,
+    /// The connection the reply came over (`connectionId`).
+    pub connection: Option<u64>,
     /// The raw response headers, `Set-Cookie` included.
     pub response_headers: Option<Map<String, Value>>,
     /// `Network.loadingFailed`: the CORS error, or the error text.
@@ -240,7 +244,12 @@ pub(crate) async fn read_network_log(client: &Client) -> Result<(), Box<dyn Erro
                 let text = params["errorText"].as_str().unwrap_or("failed");
                 seen.failure = Some(cors.unwrap_or(text).to_owned());
             }
-            "Network.responseReceived" => seen.status = params["response"]["status"].as_u64(),
+            "Network.responseReceived" => {
+                let response = &params["response"];
+                seen.status = response["status"].as_u64();
+                // A number in the protocol, sent as a JSON float.
+                seen.connection = response["connectionId"].as_f64().map(|id| id as u64);
+            }
             "Network.responseReceivedExtraInfo" => {
                 seen.response_headers = Some(headers(&params["headers"]));
             }
@@ -632,6 +641,32 @@ async fn compare_burst(
             .is_some_and(|body| body.trim() == "{}");
         if burst["opened"] == true {
             verdict.check("burst", burst["opened"].as_bool(), Some(opener));
+        }
+        if let Some(limit) = burst["connectionLimit"].as_u64() {
+            // "The browser opens at most six connections to one host and
+            // queues the rest": the burst's replies came over at most that
+            // many connections, and, when more were sent, some connection
+            // carried more than one of them.
+            let connections: Vec<Option<u64>> =
+                updates[first..].iter().map(|s| s.connection).collect();
+            let distinct: HashSet<u64> = connections.iter().flatten().copied().collect();
+            let all_known = connections.iter().all(Option::is_some);
+            verdict.check(
+                "burst",
+                Some(limit),
+                all_known.then(|| limit.max(distinct.len() as u64)),
+            );
+            if connections.len() as u64 > limit {
+                verdict.check(
+                    "burst",
+                    "some waited for a connection",
+                    if distinct.len() < connections.len() {
+                        "some waited for a connection"
+                    } else {
+                        "each had a connection of its own"
+                    },
+                );
+            }
         }
         updates[first..]
             .iter()

@@ -439,8 +439,9 @@ test('a burst carries its claims, and its sentences follow them', () => {
   ];
   const said = explainBurst(outcomes, { a: 1 });
   assert.deepEqual(said.claims, {
-    burst: { sent: 4, opened: false, accepted: 1, newSessions: 1, refused: { '422 too_many_keys': 1, 'no reply': 1 }, arrived: 1, lost: 0 }
+    burst: { sent: 4, opened: false, accepted: 1, newSessions: 1, refused: { '422 too_many_keys': 1, 'no reply': 1 }, arrived: 1, lost: 0, connectionLimit: 6 }
   });
+  assert.match(said.tip, /at most six connections to one host/);
   assert.match(said.text, /^1 of 4 updates/);
   assert.match(said.text, /1 found no live session/);
   assert.match(said.text, /2 were refused by the server: 1 × 422 too_many_keys, 1 × no reply/);
