@@ -312,6 +312,22 @@ mod tests {
         command
     }
 
+    /// Waits (5 s at most) for the fake's second write, then asserts that
+    /// the writes were the lock and, after it, its undo.
+    async fn assert_undo_followed_the_lock(conn: &Fake) {
+        let undo_sent = async {
+            while conn.writes.lock().unwrap().len() < 2 {
+                tokio::task::yield_now().await;
+            }
+        };
+        let waited = tokio::time::timeout(Duration::from_secs(5), undo_sent).await;
+        assert!(waited.is_ok(), "no undo was sent");
+        assert_eq!(
+            conn.writes(),
+            vec![vec!["lock".to_owned()], vec!["unlock".to_owned()]]
+        );
+    }
+
     #[tokio::test]
     async fn requests_ready_together_share_one_write_and_get_their_own_replies() {
         let conn = Fake::default();
@@ -385,20 +401,9 @@ mod tests {
         request.abort();
         assert!(request.await.unwrap_err().is_cancelled());
         conn.open();
-        let undo_sent = async {
-            while conn.writes.lock().unwrap().len() < 2 {
-                tokio::task::yield_now().await;
-            }
-        };
-        let waited = tokio::time::timeout(std::time::Duration::from_secs(5), undo_sent).await;
+
+        assert_undo_followed_the_lock(&conn).await;
         conn.open();
-
-        assert!(waited.is_ok(), "no undo was sent");
-
-        assert_eq!(
-            conn.writes(),
-            vec![vec!["lock".to_owned()], vec!["unlock".to_owned()]]
-        );
     }
 
     #[tokio::test]
@@ -433,13 +438,7 @@ mod tests {
         assert!(is_timeout(&err), "{err}");
         assert!(took >= timeout, "failed after {took:?}");
         assert!(took < timeout * 3, "failed after {took:?}");
-        while conn.writes.lock().unwrap().len() < 2 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(
-            conn.writes(),
-            vec![vec!["lock".to_owned()], vec!["unlock".to_owned()]]
-        );
+        assert_undo_followed_the_lock(&conn).await;
     }
 
     #[tokio::test]
