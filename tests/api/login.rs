@@ -538,16 +538,25 @@ async fn with_redis_the_keys_ttl_follows_the_absolute_limit() {
 #[tokio::test]
 async fn login_counts_the_absolute_limit_again_from_now() {
     let app = spawn_app_with(Config {
-        absolute_timeout: 3,
+        absolute_timeout: 4,
         ..Config::default()
     })
     .await;
     app.get_page().await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let login = app.login("alice", "wonderland", true).await;
+    assert_eq!(login.status, 200);
+    // The cookie's Max-Age is the time left in whole seconds, rounded
+    // down: 3 when a millisecond passed between the login and its save.
+    let cookie = login.session_set_cookie().expect("a cookie");
+    assert!(
+        max_age(&cookie).is_some_and(|seconds| (3..=4).contains(&seconds)),
+        "{cookie}"
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    app.login("alice", "wonderland", true).await;
-    tokio::time::sleep(Duration::from_millis(2000)).await;
 
-    // 3.5 s after creation, 2 s after login: alive.
+    // Past the 4 s counted from creation, 1.5 s after login (well inside
+    // the cookie's Max-Age): alive.
     let alive = session_of(&app).await;
     assert_eq!(alive["session"]["user"], "alice");
 }
