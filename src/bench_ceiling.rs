@@ -27,7 +27,7 @@ pub async fn ceiling() -> Response {
             ..SessionSummary::default()
         },
         data: r#"{"color":"blue"}"#,
-        csrf_token: Some("ZAmzkfoOT4HnoSy0TDJhvkCQWntnYho98XVoB2Hoi2M"),
+        csrf_token: Some("ZAmzkfoOT4HnoSy0TDJhvk"),
         cookies_received: ["session_id"],
         served_by: "127.0.0.1:40000",
         store: "memory",
