@@ -75,8 +75,14 @@ impl LocalLocks {
 /// leaves for the next one.
 #[derive(Debug)]
 pub struct SessionQueues<T> {
-    queues: std::sync::Mutex<HashMap<Id, Arc<Mutex<Option<T>>>>>,
+    /// Keyed like the stripes (a random seed per process): the ids come
+    /// from cookies, so a client must not be able to aim them at one
+    /// bucket, and SipHash would cost four hashes a change for nothing.
+    queues: std::sync::Mutex<HashMap<Id, Queue<T>, lru::DefaultHasher>>,
 }
+
+/// One session's queue: its turn, and the slot a turn leaves for the next.
+type Queue<T> = Arc<Mutex<Option<T>>>;
 
 impl<T> Default for SessionQueues<T> {
     fn default() -> Self {
