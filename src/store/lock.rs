@@ -75,9 +75,9 @@ impl LocalLocks {
 /// leaves for the next one.
 #[derive(Debug)]
 pub struct SessionQueues<T> {
-    /// Keyed like the stripes (a random seed per process): the ids come
-    /// from cookies, so a client must not be able to aim them at one
-    /// bucket, and SipHash would cost four hashes a change for nothing.
+    /// Hashed like the stripes, with a random seed per process: the ids
+    /// come from cookies, so a client must not be able to aim them at one
+    /// bucket, and SipHash, four hashes a change, is no safer for that.
     queues: std::sync::Mutex<HashMap<Id, Queue<T>, lru::DefaultHasher>>,
 }
 
