@@ -587,8 +587,9 @@ fn now_ms() -> i64 {
 /// 128 random bits, as many as the session id's: unguessable (2^128
 /// tries), and safe in a header and an HTML attribute. More would not
 /// make the session safer, since the id itself, the stronger secret, has
-/// 128; fewer bytes keep the stored state in a smaller Redis allocation
-/// (BENCHMARKS.md, "The CSRF token at 128 bits").
+/// 128; and the shorter token puts a session with a little data in a
+/// smaller Redis allocation (BENCHMARKS.md, "The CSRF token at 128
+/// bits").
 fn new_csrf_token() -> String {
     random_token::<16>()
 }
