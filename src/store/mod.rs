@@ -16,6 +16,7 @@ pub mod lock;
 pub mod memory;
 pub mod redis;
 mod redis_batch;
+mod redis_conn;
 pub mod redis_turn;
 
 use std::sync::Arc;

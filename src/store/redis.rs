@@ -32,16 +32,18 @@
 //! **Faults.** Every command has a deadline ([`COMMAND_TIMEOUT`], kept by
 //! the batcher): with Redis gone, a request fails as
 //! `503 store_unavailable` within two seconds instead of hanging. The
-//! connection manager reconnects by itself on the next command, so service
-//! resumes once Redis is back.
+//! batcher's connection ([`super::redis_conn`]) connects again at the next
+//! batch after a failed one, so service resumes once Redis is back.
 //!
 //! **Round trips.** Commands go out through a batcher
 //! ([`super::redis_batch`]): the requests ready at one moment share one
 //! write to Redis and one read of its replies.
 //!
-//! Why the `redis` crate: it is the maintained client with an async
-//! `ConnectionManager` that multiplexes one connection over all requests and
-//! reconnects on its own; the store needs five commands and four scripts.
+//! Why the `redis` crate: it is the maintained client. Its reply type and
+//! error kinds are the store's; its `ConnectionManager` loads the scripts
+//! at start and answers the readiness check. The requests' own commands
+//! take a shorter road, the batcher's connection, written for the batcher
+//! alone (`redis_conn.rs` says why).
 
 use std::fmt;
 use std::future::Future;
@@ -52,7 +54,7 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, ServerErrorKind, Value as Reply};
+use redis::{FromRedisValue, ServerErrorKind, Value as Reply};
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -60,6 +62,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use super::redis_batch::{is_timeout, timed_out, Batcher};
+use super::redis_conn::{Command, Connection};
 use super::unix_nanos_now;
 use crate::cookies::push_session_id;
 use crate::token::random_token;
@@ -231,6 +234,12 @@ impl RedisStore {
         let client = redis::Client::open(url)
             .map_err(|err| ConnectError(format!("bad Redis URL: {:?}", err.kind())))?;
         let shown = redacted_url(url);
+        let info = Arc::new(client.get_connection_info().clone());
+        if !Connection::supports(&info) {
+            return Err(ConnectError(format!(
+                "bad Redis URL: {shown} is not redis://HOST:PORT[/DB]"
+            )));
+        }
         // The batcher keeps each request's deadline, one timer per batch;
         // a response timeout here would add a second.
         let config = ConnectionManagerConfig::new()
@@ -252,7 +261,7 @@ impl RedisStore {
         };
         match tokio::time::timeout(within, connecting).await {
             Ok(Ok((conn, shas))) => Ok(Self {
-                batch: Batcher::start(conn.clone(), COMMAND_TIMEOUT),
+                batch: Batcher::start(Connection::new(info), COMMAND_TIMEOUT),
                 conn,
                 lease: LOCK_LEASE,
                 shas: Arc::new(std::array::from_fn(|i| {
@@ -313,18 +322,18 @@ impl RedisStore {
             let mut commands = Vec::with_capacity(3);
             if waited {
                 let wait_key = suffixed(&key, WAIT_SUFFIX);
-                let mut mark = command("SET", 4, wait_key.len() + 3 + 2 * NUMBER);
+                let mut mark = Command::new("SET", 4, wait_key.len() + 3 + 2 * NUMBER);
                 mark.arg(wait_key).arg(1).arg("PX").arg(millis(WAIT_MARK));
                 commands.push(mark);
             }
-            let mut lock = command("SET", 5, lock_key.len() + token.len() + 4 + NUMBER);
+            let mut lock = Command::new("SET", 5, lock_key.len() + token.len() + 4 + NUMBER);
             lock.arg(&lock_key)
                 .arg(&token)
                 .arg("NX")
                 .arg("PX")
                 .arg(millis(self.lease));
             commands.push(lock);
-            let mut get = command("GET", 1, key.len());
+            let mut get = Command::new("GET", 1, key.len());
             get.arg(&key);
             commands.push(get);
             // Should the request give up before it learns the outcome,
@@ -383,7 +392,7 @@ impl RedisStore {
         let wait_key = suffixed(&lock.session, WAIT_SUFFIX);
         let keys = lock.session.len() + lock.key.len() + wait_key.len();
         let bytes = keys + lock.token.len() + value.len() + 2 * NUMBER;
-        let add = |eval: &mut Cmd| {
+        let add = |eval: &mut Command| {
             eval.arg(3)
                 .arg(&lock.session)
                 .arg(&lock.key)
@@ -416,7 +425,7 @@ impl RedisStore {
         let keys = lock.session.len() + lock.key.len();
         let bytes = keys + lock.token.len() + value.len() + 3 * NUMBER;
         let lease = millis(self.lease);
-        let add = |eval: &mut Cmd| {
+        let add = |eval: &mut Command| {
             eval.arg(2)
                 .arg(&lock.session)
                 .arg(&lock.key)
@@ -459,7 +468,7 @@ impl RedisStore {
     /// The stored text of a session, as it is.
     pub(super) async fn load_raw(&self, id: &Id) -> session_store::Result<Option<String>> {
         let key = session_key(id);
-        let mut get = command("GET", 1, key.len());
+        let mut get = Command::new("GET", 1, key.len());
         get.arg(key);
         self.query_one(get).await
     }
@@ -475,7 +484,7 @@ impl RedisStore {
     ) -> session_store::Result<bool> {
         let key = session_key(id);
         let bytes = key.len() + expected.len() + value.len() + 2 * NUMBER;
-        let add = |eval: &mut Cmd| {
+        let add = |eval: &mut Command| {
             eval.arg(1).arg(&key).arg(expected).arg(value).arg(ttl);
         };
         let reply = self
@@ -494,14 +503,14 @@ impl RedisStore {
         script: Script,
         args: usize,
         bytes: usize,
-        add: impl Fn(&mut Cmd),
-        undo: impl Fn() -> Option<Cmd>,
+        add: impl Fn(&mut Command),
+        undo: impl Fn() -> Option<Command>,
     ) -> session_store::Result<Reply> {
         let mut sha = self.shas[script as usize].as_deref();
         loop {
             let mut eval = match sha {
-                Some(sha) => command("EVALSHA", args + 1, sha.len() + bytes),
-                None => command("EVAL", args + 1, script.body().len() + bytes),
+                Some(sha) => Command::new("EVALSHA", args + 1, sha.len() + bytes),
+                None => Command::new("EVAL", args + 1, script.body().len() + bytes),
             };
             eval.arg(sha.unwrap_or(script.body()));
             add(&mut eval);
@@ -523,7 +532,7 @@ impl RedisStore {
     }
 
     /// Sends one command through the batcher, within the deadline.
-    async fn query_one<T: FromRedisValue>(&self, command: Cmd) -> session_store::Result<T> {
+    async fn query_one<T: FromRedisValue>(&self, command: Command) -> session_store::Result<T> {
         let values = self.batch.send(vec![command]).await.map_err(backend)?;
         parse(values.into_iter().next().unwrap_or(Reply::Nil))
     }
@@ -544,8 +553,8 @@ fn parse<T: FromRedisValue>(value: Reply) -> session_store::Result<T> {
 }
 
 /// `SET KEY VALUE PX TTL`, with `NX` when `only_new`.
-fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Cmd {
-    let mut set = command("SET", 5, key.len() + value.len() + 4 + NUMBER);
+fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Command {
+    let mut set = Command::new("SET", 5, key.len() + value.len() + 4 + NUMBER);
     set.arg(key).arg(value).arg("PX").arg(ttl);
     if only_new {
         set.arg("NX");
@@ -554,23 +563,14 @@ fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Cmd {
 }
 
 /// Releases a lock if it still holds `token`.
-fn unlock_command(key: &str, token: &str) -> Cmd {
-    let mut eval = command("EVAL", 4, UNLOCK_SCRIPT.len() + key.len() + token.len() + 1);
+fn unlock_command(key: &str, token: &str) -> Command {
+    let mut eval = Command::new("EVAL", 4, UNLOCK_SCRIPT.len() + key.len() + token.len() + 1);
     eval.arg(UNLOCK_SCRIPT).arg(1).arg(key).arg(token);
     eval
 }
 
 /// At most this many bytes for a number among a command's arguments.
 const NUMBER: usize = 20;
-
-/// The command `name` with room for `args` more arguments of `bytes` in
-/// all. `redis::cmd` starts with empty buffers, and a save's command grew
-/// them again at nearly every argument (about 3.7k instructions a change).
-fn command(name: &str, args: usize, bytes: usize) -> Cmd {
-    let mut command = Cmd::with_capacity(args + 1, name.len() + bytes);
-    command.arg(name);
-    command
-}
 
 #[async_trait]
 impl SessionStore for RedisStore {
@@ -612,7 +612,7 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         let key = session_key(session_id);
-        let mut del = command("DEL", 1, key.len());
+        let mut del = Command::new("DEL", 1, key.len());
         del.arg(key);
         self.query_one::<Reply>(del).await.map(drop)
     }

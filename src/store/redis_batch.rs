@@ -1,10 +1,10 @@
 //! Sends the Redis commands of many requests in one write.
 //!
-//! The connection manager multiplexes requests over one connection, but it
-//! writes each request's commands as soon as they are handed over: tokio
-//! runs a task just woken (here, the connection's writer) before the other
-//! ready tasks, so under load every request paid for its own write, its own
-//! read in Redis and a switch between the two processes. Measured with
+//! Without it, the `redis` crate's connection manager (which carried the
+//! commands then) wrote each request's commands as soon as they were handed
+//! over: tokio runs a task just woken (there, the connection's writer)
+//! before the other ready tasks, so under load every request paid for its
+//! own write, its own read in Redis and a switch between the two processes. Measured with
 //! Redis on the app's CPU, that capped reads at about half of what
 //! batching gives (12,000 against 23,000 req/s; BENCHMARKS.md).
 //!
@@ -32,10 +32,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionLike;
-use redis::{Cmd, ErrorKind, RedisError, RedisResult, Value};
+use redis::{ErrorKind, RedisError, RedisResult, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+
+use super::redis_conn::{Command, Transport};
 
 /// At most this many requests share one write; more wait for the next.
 const MAX_REQUESTS_PER_BATCH: usize = 256;
@@ -52,22 +53,19 @@ pub(super) struct Batcher {
 
 /// One request's commands and where their replies go.
 struct Job {
-    commands: Vec<Cmd>,
+    commands: Vec<Command>,
     /// Sent when the request cannot learn what its commands did.
-    undo: Option<Cmd>,
+    undo: Option<Command>,
     reply: oneshot::Sender<RedisResult<Vec<Value>>>,
     /// When the request stops waiting for its replies.
     deadline: Instant,
 }
 
 impl Batcher {
-    /// Starts the batcher's task on the current runtime, over `conn` (the
-    /// connection manager; a fake in the tests). Each request gets its
+    /// Starts the batcher's task on the current runtime, over `conn` (a
+    /// [`super::redis_conn::Connection`]; a fake in the tests). Each request gets its
     /// replies within `timeout`, or an error.
-    pub(super) fn start<C>(conn: C, timeout: Duration) -> Self
-    where
-        C: ConnectionLike + Clone + Send + 'static,
-    {
+    pub(super) fn start(conn: impl Transport, timeout: Duration) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(run(conn, queue, timeout));
         Self {
@@ -87,7 +85,7 @@ impl Batcher {
     /// returns their replies, one per command; a server error comes back
     /// as that command's `Value::ServerError`. No answer within the
     /// batcher's timeout is an error ([`is_timeout`]).
-    pub(super) async fn send(&self, commands: Vec<Cmd>) -> RedisResult<Vec<Value>> {
+    pub(super) async fn send(&self, commands: Vec<Command>) -> RedisResult<Vec<Value>> {
         self.send_with_undo(commands, None).await
     }
 
@@ -97,8 +95,8 @@ impl Batcher {
     /// know of (a lock it took).
     pub(super) async fn send_with_undo(
         &self,
-        commands: Vec<Cmd>,
-        undo: Option<Cmd>,
+        commands: Vec<Command>,
+        undo: Option<Command>,
     ) -> RedisResult<Vec<Value>> {
         let (reply, answer) = oneshot::channel();
         self.sent.fetch_add(1, Ordering::Relaxed);
@@ -129,13 +127,11 @@ pub(super) fn is_timeout(err: &RedisError) -> bool {
 }
 
 /// The batcher's task: one batch at a time, until every handle is gone.
-async fn run<C>(mut conn: C, mut queue: mpsc::UnboundedReceiver<Job>, timeout: Duration)
-where
-    C: ConnectionLike + Clone + Send + 'static,
-{
+async fn run(mut conn: impl Transport, mut queue: mpsc::UnboundedReceiver<Job>, timeout: Duration) {
     let mut jobs: Vec<Job> = Vec::new();
+    let mut batch: Vec<Command> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
-    let mut undos: Vec<Cmd> = Vec::new();
+    let mut undos: Vec<Command> = Vec::new();
     while let Some(first) = queue.recv().await {
         // Let the requests that are ready now add their commands first.
         tokio::task::yield_now().await;
@@ -156,20 +152,16 @@ where
             continue;
         };
 
-        let mut pipeline = redis::pipe();
         // Each request reads its own errors from its replies.
-        pipeline.ignore_errors();
         for job in &mut jobs {
             sizes.push(job.commands.len());
-            for command in job.commands.drain(..) {
-                pipeline.add_command(command);
-            }
+            batch.append(&mut job.commands);
         }
-        let count = pipeline.len();
-        let result =
-            tokio::time::timeout_at(deadline, pipeline.query_async::<Vec<Value>>(&mut conn))
-                .await
-                .unwrap_or_else(|_| Err(timed_out()));
+        let count = batch.len();
+        let result = tokio::time::timeout_at(deadline, conn.round_trip(&batch))
+            .await
+            .unwrap_or_else(|_| Err(timed_out()));
+        batch.clear();
 
         match result {
             Ok(values) if values.len() == count => {
@@ -193,25 +185,20 @@ where
         sizes.clear();
 
         if !undos.is_empty() {
-            let mut pipeline = redis::pipe();
-            pipeline.ignore_errors();
-            for undo in undos.drain(..) {
-                pipeline.add_command(undo);
-            }
-            // Best effort, and on its own: the requests queued now must not
-            // wait for it (Redis may be stalled). A lock not released here
-            // ends with its lease.
+            let undos = std::mem::take(&mut undos);
+            // Best effort, and on a connection of its own: the requests
+            // queued now must not wait for it (Redis may be stalled). A
+            // lock not released here ends with its lease.
             let mut conn = conn.clone();
             tokio::spawn(async move {
-                let undo = pipeline.query_async::<Vec<Value>>(&mut conn);
-                let _ = tokio::time::timeout(timeout, undo).await;
+                let _ = tokio::time::timeout(timeout, conn.round_trip(&undos)).await;
             });
         }
     }
 }
 
 /// Hands `err` to every job of a failed batch and keeps their undos.
-fn fail(jobs: &mut Vec<Job>, err: &RedisError, undos: &mut Vec<Cmd>) {
+fn fail(jobs: &mut Vec<Job>, err: &RedisError, undos: &mut Vec<Command>) {
     for job in jobs.drain(..) {
         undos.extend(job.undo);
         let _ = job.reply.send(Err(err.clone()));
@@ -221,8 +208,6 @@ fn fail(jobs: &mut Vec<Job>, err: &RedisError, undos: &mut Vec<Cmd>) {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-
-    use redis::RedisFuture;
 
     use super::*;
 
@@ -262,14 +247,11 @@ mod tests {
         }
     }
 
-    fn first_arg(command: &Cmd) -> Option<String> {
-        command.args_iter().nth(1).map(|arg| match arg {
-            redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        })
+    fn first_arg(command: &Command) -> Option<String> {
+        command.args().into_iter().nth(1)
     }
 
-    fn answer(command: &Cmd) -> Value {
+    fn answer(command: &Command) -> Value {
         match first_arg(command).as_deref() {
             Some("ERR") => redis::parse_redis_value(b"-ERR refused\r\n").unwrap_or(Value::Nil),
             Some(text) => Value::SimpleString(text.to_owned()),
@@ -277,37 +259,22 @@ mod tests {
         }
     }
 
-    impl ConnectionLike for Fake {
-        fn req_packed_command<'a>(&'a mut self, command: &'a Cmd) -> RedisFuture<'a, Value> {
-            Box::pin(async move { Ok(answer(command)) })
-        }
-
-        fn req_packed_commands<'a>(
-            &'a mut self,
-            pipeline: &'a redis::Pipeline,
-            _offset: usize,
-            _count: usize,
-        ) -> RedisFuture<'a, Vec<Value>> {
-            let args = pipeline
-                .cmd_iter()
+    impl Transport for Fake {
+        async fn round_trip(&mut self, commands: &[Command]) -> RedisResult<Vec<Value>> {
+            let args = commands
+                .iter()
                 .map(first_arg)
                 .map(Option::unwrap_or_default);
             self.writes.lock().unwrap().push(args.collect());
-            Box::pin(async move {
-                if let Some(gate) = &self.gate {
-                    gate.notified().await;
-                }
-                Ok(pipeline.cmd_iter().map(answer).collect())
-            })
-        }
-
-        fn get_db(&self) -> i64 {
-            0
+            if let Some(gate) = &self.gate {
+                gate.notified().await;
+            }
+            Ok(commands.iter().map(answer).collect())
         }
     }
 
-    fn echo(text: &str) -> Cmd {
-        let mut command = redis::cmd("ECHO");
+    fn echo(text: &str) -> Command {
+        let mut command = Command::new("ECHO", 1, text.len());
         command.arg(text);
         command
     }
