@@ -37,7 +37,8 @@
 //!
 //! **Round trips.** Commands go out through a batcher
 //! ([`super::redis_batch`]): the requests ready at one moment share one
-//! write to Redis and one read of its replies.
+//! write to Redis and one read of its replies, and their saves share one
+//! call of the save-and-unlock script.
 //!
 //! Why the `redis` crate: it is the maintained client. Its reply type and
 //! error kinds are the store's; its `ConnectionManager` loads the scripts
@@ -61,7 +62,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::redis_batch::{is_timeout, timed_out, Batcher};
+use super::redis_batch::{is_timeout, timed_out, Batcher, MergedScript, Save};
 use super::redis_conn::{Command, Connection};
 use super::unix_nanos_now;
 use crate::cookies::push_session_id;
@@ -97,18 +98,33 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
-/// Writes the session and deletes the lock, only while the lock still
-/// holds this request's token: a request that outlived its lease (another
-/// request may have taken the session since) must not overwrite that
-/// request's save. 0 when refused; when written, 1, or 2 if another
-/// instance awaits the session (its wait mark, `KEYS[3]`, stands).
+/// Saves and unlocks sessions, many in one call (the batcher merges the
+/// saves of a batch: `redis_batch.rs`, "Merged saves"). For each save in
+/// turn (`KEYS`: the session, its lock, its wait mark; `ARGV`: the lock's
+/// token, the record, its TTL in ms): writes the session and deletes the
+/// lock, only while the lock still holds this save's token. A request that
+/// outlived its lease (another request may have taken the session since)
+/// must not overwrite that request's save. One result per save: 0 when
+/// refused; when written, 1, or 2 if another instance awaits the session
+/// (its wait mark stands); a failed write is that save's error alone, and
+/// leaves its lock to its lease.
 const SAVE_AND_UNLOCK_SCRIPT: &str = r"
-if redis.call('get', KEYS[2]) ~= ARGV[1] then
-  return 0
+local out = {}
+for i = 1, #KEYS / 3 do
+  local k = 3 * i - 2
+  if redis.pcall('get', KEYS[k + 1]) ~= ARGV[k] then
+    out[i] = 0
+  else
+    local set = redis.pcall('set', KEYS[k], ARGV[k + 1], 'px', ARGV[k + 2])
+    if type(set) == 'table' and set.err then
+      out[i] = set
+    else
+      redis.call('del', KEYS[k + 1])
+      out[i] = 1 + redis.call('exists', KEYS[k + 2])
+    end
+  end
 end
-redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
-redis.call('del', KEYS[2])
-return 1 + redis.call('exists', KEYS[3])";
+return out";
 
 /// Writes the session and renews the lock's lease (`ARGV[4]` ms), only
 /// while the lock still holds this request's token, in one script: a lease
@@ -261,7 +277,16 @@ impl RedisStore {
         };
         match tokio::time::timeout(within, connecting).await {
             Ok(Ok((conn, shas))) => Ok(Self {
-                batch: Batcher::start(Connection::new(info), COMMAND_TIMEOUT),
+                batch: Batcher::start(
+                    Connection::new(info),
+                    COMMAND_TIMEOUT,
+                    MergedScript {
+                        body: SAVE_AND_UNLOCK_SCRIPT,
+                        sha: shas
+                            .as_ref()
+                            .and_then(|shas| shas.get(Script::SaveAndUnlock as usize).cloned()),
+                    },
+                ),
                 conn,
                 lease: LOCK_LEASE,
                 shas: Arc::new(std::array::from_fn(|i| {
@@ -390,20 +415,15 @@ impl RedisStore {
                 .map(|_| false);
         };
         let wait_key = suffixed(&lock.session, WAIT_SUFFIX);
-        let keys = lock.session.len() + lock.key.len() + wait_key.len();
-        let bytes = keys + lock.token.len() + value.len() + 2 * NUMBER;
-        let add = |eval: &mut Command| {
-            eval.arg(3)
-                .arg(&lock.session)
-                .arg(&lock.key)
-                .arg(&wait_key)
-                .arg(&lock.token)
-                .arg(&value)
-                .arg(ttl);
-        };
+        let mut keys = Command::part(3, lock.session.len() + lock.key.len() + wait_key.len());
+        keys.arg(&lock.session).arg(&lock.key).arg(&wait_key);
+        let mut args = Command::part(3, lock.token.len() + value.len() + NUMBER);
+        args.arg(&lock.token).arg(&value).arg(ttl);
         let reply = self
-            .run_script(Script::SaveAndUnlock, 7, bytes, add, || None)
-            .await?;
+            .batch
+            .save(Save { keys, args })
+            .await
+            .map_err(backend)?;
         match parse::<i64>(reply)? {
             1 => Ok(false),
             2 => Ok(true),

@@ -56,6 +56,36 @@ impl Command {
         command
     }
 
+    /// Arguments without a command: a part of another command, added to
+    /// it by [`Command::extend`]. Room for `args` of `bytes` in all.
+    pub(super) fn part(args: usize, bytes: usize) -> Self {
+        Self {
+            args: 0,
+            body: Vec::with_capacity(bytes + args * 8),
+        }
+    }
+
+    /// Appends the arguments of `part`.
+    pub(super) fn extend(&mut self, part: &Command) {
+        self.body.extend_from_slice(&part.body);
+        self.args += part.args;
+    }
+
+    /// How many arguments (the name counts as one).
+    pub(super) fn args(&self) -> usize {
+        self.args
+    }
+
+    /// The arguments' length in RESP.
+    pub(super) fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Keeps room for `bytes` more.
+    pub(super) fn reserve(&mut self, bytes: usize) {
+        self.body.reserve(bytes);
+    }
+
     /// Appends one argument.
     pub(super) fn arg(&mut self, arg: impl Argument) -> &mut Self {
         arg.append_to(&mut self.body);
@@ -73,7 +103,7 @@ impl Command {
 
     /// The arguments, the name first (for tests).
     #[cfg(test)]
-    pub(super) fn args(&self) -> Vec<String> {
+    pub(super) fn texts(&self) -> Vec<String> {
         let mut rest = &self.body[..];
         let mut args = Vec::new();
         while let Some(Ok(Some((Value::BulkString(bytes), used)))) = Some(parse(rest, 0)) {
@@ -486,6 +516,6 @@ mod tests {
         let mut out = Vec::new();
         ours.write_to(&mut out);
         assert_eq!(out, theirs.get_packed_command());
-        assert_eq!(ours.args(), ["SET", "key", "a\r\nb", "PX", "1500"]);
+        assert_eq!(ours.texts(), ["SET", "key", "a\r\nb", "PX", "1500"]);
     }
 }

@@ -2,6 +2,7 @@
 //! (`src/store/redis_turn.rs`, "Handover"): a burst on one session keeps
 //! every change in fewer round trips, a lease that lapses is never passed
 //! on, and a chain on one instance lets another in within its bound.
+//! Changes of many sessions at once share their saves' script calls.
 //!
 //! Most of these drive the store the way the session layer does
 //! (`AppStore::begin`, a `Session` over the turn, `AppStore::end`), with
@@ -21,6 +22,7 @@ use tower_sessions::Expiry;
 
 use crate::helpers::spawn_app_with;
 use crate::redis_server::RedisServer;
+use crate::redis_store::calls;
 
 /// A store on `redis` whose locks last `lease`.
 async fn store_with_lease(redis: &RedisServer, lease: Duration) -> RedisStore {
@@ -168,6 +170,58 @@ async fn a_burst_of_twenty_changes_keeps_every_key_in_fewer_than_two_round_trips
         .await
         .expect("EXISTS");
     assert!(!held, "the last change released the lock");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_of_many_sessions_at_once_share_script_calls_and_each_keeps_its_key() {
+    let Some(redis) = RedisServer::start_or_skip("merged saves") else {
+        return;
+    };
+    let redis_store = store_with_lease(&redis, Duration::from_secs(5)).await;
+    let store = Arc::new(AppStore::Redis(redis_store.clone()));
+    let locks = Arc::new(LocalLocks::default());
+    let mut sessions = Vec::new();
+    for _ in 0..24 {
+        sessions.push(new_session(&redis_store).await);
+    }
+    let mut conn = redis.connection().await;
+    let before = calls(&mut conn, "evalsha").await;
+
+    // Each holds its own session for a moment, so that the saves are
+    // ready at about the same time.
+    let changes: Vec<_> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            tokio::spawn(change(
+                store.clone(),
+                locks.clone(),
+                *id,
+                format!("key{i:02}"),
+                Duration::from_millis(20),
+                Arc::new(AtomicUsize::new(0)),
+            ))
+        })
+        .collect();
+    for change in changes {
+        change.await.expect("task").expect("the change");
+    }
+    let script_calls = calls(&mut conn, "evalsha").await - before;
+
+    println!("24 changes of 24 sessions: {script_calls} script calls");
+    for (i, id) in sessions.iter().enumerate() {
+        assert_eq!(keys_of(&redis_store, *id).await, [format!("key{i:02}")]);
+        let lock = format!("ajax-sessions:{{{id}}}:lock");
+        let held: bool = redis::AsyncCommands::exists(&mut conn, &lock)
+            .await
+            .expect("EXISTS");
+        assert!(!held, "session {i}'s lock was released");
+    }
+    assert!(script_calls >= 1, "the saves went by script");
+    assert!(
+        script_calls < 24,
+        "{script_calls} script calls for 24 saves ready together"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

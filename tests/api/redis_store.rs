@@ -471,7 +471,7 @@ async fn a_burst_that_meets_a_stalled_redis_fails_at_once_and_the_next_keeps_eve
 }
 
 /// How many times Redis ran `command` (lower case), from its command stats.
-async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+pub(crate) async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(conn)
