@@ -55,14 +55,14 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, ServerErrorKind, Value as Reply};
+use redis::{FromRedisValue, Value as Reply};
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::redis_batch::{is_timeout, timed_out, Batcher, MergedScript, Save};
+use super::redis_batch::{is_timeout, timed_out, unknown_script, Batcher, MergedScript, Save};
 use super::redis_conn::{Command, Connection};
 use super::unix_nanos_now;
 use crate::cookies::push_session_id;
@@ -276,23 +276,20 @@ impl RedisStore {
             Ok::<_, redis::RedisError>((conn, shas))
         };
         match tokio::time::timeout(within, connecting).await {
-            Ok(Ok((conn, shas))) => Ok(Self {
-                batch: Batcher::start(
-                    Connection::new(info),
-                    COMMAND_TIMEOUT,
-                    MergedScript {
-                        body: SAVE_AND_UNLOCK_SCRIPT,
-                        sha: shas
-                            .as_ref()
-                            .and_then(|shas| shas.get(Script::SaveAndUnlock as usize).cloned()),
-                    },
-                ),
-                conn,
-                lease: LOCK_LEASE,
-                shas: Arc::new(std::array::from_fn(|i| {
-                    shas.as_ref().and_then(|shas| shas.get(i).cloned())
-                })),
-            }),
+            Ok(Ok((conn, loaded))) => {
+                let shas: [Option<String>; Script::ALL.len()] =
+                    std::array::from_fn(|i| loaded.as_ref().and_then(|shas| shas.get(i).cloned()));
+                let merged = MergedScript {
+                    body: SAVE_AND_UNLOCK_SCRIPT,
+                    sha: shas[Script::SaveAndUnlock as usize].clone(),
+                };
+                Ok(Self {
+                    batch: Batcher::start(Connection::new(info), COMMAND_TIMEOUT, merged),
+                    conn,
+                    lease: LOCK_LEASE,
+                    shas: Arc::new(shas),
+                })
+            }
             Ok(Err(err)) => Err(ConnectError(format!(
                 "cannot reach Redis at {shown}: {err}"
             ))),
@@ -540,14 +537,10 @@ impl RedisStore {
                 .await
                 .map_err(backend)?;
             let reply = replies.into_iter().next().unwrap_or(Reply::Nil);
-            match &reply {
-                Reply::ServerError(err)
-                    if sha.is_some() && err.kind() == Some(ServerErrorKind::NoScript) =>
-                {
-                    sha = None;
-                }
-                _ => return Ok(reply),
+            if sha.is_none() || !unknown_script(&reply) {
+                return Ok(reply);
             }
+            sha = None;
         }
     }
 

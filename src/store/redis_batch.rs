@@ -4,9 +4,9 @@
 //! commands then) wrote each request's commands as soon as they were handed
 //! over: tokio runs a task just woken (there, the connection's writer)
 //! before the other ready tasks, so under load every request paid for its
-//! own write, its own read in Redis and a switch between the two processes. Measured with
-//! Redis on the app's CPU, that capped reads at about half of what
-//! batching gives (12,000 against 23,000 req/s; BENCHMARKS.md).
+//! own write, its own read in Redis and a switch between the two processes.
+//! Measured with Redis on the app's CPU, that capped reads at about half of
+//! what batching gives (12,000 against 23,000 req/s; BENCHMARKS.md).
 //!
 //! The batcher is one task between the requests and the connection. It
 //! wakes at the first command, yields once so that every request ready at
@@ -97,9 +97,9 @@ struct Job {
 
 impl Batcher {
     /// Starts the batcher's task on the current runtime, over `conn` (a
-    /// [`super::redis_conn::Connection`]; a fake in the tests). Each request gets its
-    /// replies within `timeout`, or an error.
-    /// Saves go by calls of `script`.
+    /// [`super::redis_conn::Connection`]; a fake in the tests). Each
+    /// request gets its replies within `timeout`, or an error. Saves go by
+    /// calls of `script`.
     pub(super) fn start(conn: impl Transport, timeout: Duration, script: MergedScript) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(run(conn, queue, timeout, script));
@@ -231,16 +231,12 @@ async fn run(
             batch.append(&mut job.commands);
         }
         let count = batch.len();
-        let mut result = tokio::time::timeout_at(deadline, conn.round_trip(&batch))
-            .await
-            .unwrap_or_else(|_| Err(timed_out()));
+        let mut result = round_trip_by(&mut conn, &batch, deadline).await;
         if let Ok(values) = &mut result {
             if values.len() == count && values[..calls].iter().any(unknown_script) {
                 batch.clear();
                 merge(&mut batch, &saves, &script, true);
-                let again = tokio::time::timeout_at(deadline, conn.round_trip(&batch))
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out()));
+                let again = round_trip_by(&mut conn, &batch, deadline).await;
                 match again {
                     Ok(replies) if replies.len() == calls => {
                         values.splice(..calls, replies);
@@ -295,6 +291,17 @@ async fn run(
     }
 }
 
+/// Sends `batch` through `conn`; no answer by `deadline` is a timeout.
+async fn round_trip_by(
+    conn: &mut impl Transport,
+    batch: &[Command],
+    deadline: Instant,
+) -> RedisResult<Vec<Value>> {
+    tokio::time::timeout_at(deadline, conn.round_trip(batch))
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+}
+
 /// Appends to `batch` the calls of `script` that make `saves`, at most
 /// [`MAX_SAVES_PER_CALL`] to a call, by the script's SHA1 unless
 /// `by_body` (or Redis was not taught it); returns how many calls.
@@ -324,7 +331,7 @@ fn merge(batch: &mut Vec<Command>, saves: &[Save], script: &MergedScript, by_bod
 }
 
 /// Whether `reply` says that Redis does not know the script called.
-fn unknown_script(reply: &Value) -> bool {
+pub(super) fn unknown_script(reply: &Value) -> bool {
     matches!(reply, Value::ServerError(err) if err.kind() == Some(redis::ServerErrorKind::NoScript))
 }
 
