@@ -250,12 +250,11 @@ impl RedisStore {
         let client = redis::Client::open(url)
             .map_err(|err| ConnectError(format!("bad Redis URL: {:?}", err.kind())))?;
         let shown = redacted_url(url);
-        let info = Arc::new(client.get_connection_info().clone());
-        if !Connection::supports(&info) {
+        let Some(connection) = Connection::new(client.get_connection_info()) else {
             return Err(ConnectError(format!(
                 "bad Redis URL: {shown} is not redis://HOST:PORT[/DB]"
             )));
-        }
+        };
         // The batcher keeps each request's deadline, one timer per batch;
         // a response timeout here would add a second.
         let config = ConnectionManagerConfig::new()
@@ -284,7 +283,7 @@ impl RedisStore {
                     sha: shas[Script::SaveAndUnlock as usize].clone(),
                 };
                 Ok(Self {
-                    batch: Batcher::start(Connection::new(info), COMMAND_TIMEOUT, merged),
+                    batch: Batcher::start(connection, COMMAND_TIMEOUT, merged),
                     conn,
                     lease: LOCK_LEASE,
                     shas: Arc::new(shas),

@@ -174,7 +174,7 @@ pub(super) trait Transport: Clone + Send + 'static {
 
 /// A connection to one Redis server. See the module's comment.
 pub(super) struct Connection {
-    info: Arc<ConnectionInfo>,
+    server: Arc<Server>,
     stream: Option<TcpStream>,
     /// Set while a round trip is under way: still set at the next one, the
     /// last was abandoned, and its replies may still be on their way.
@@ -187,19 +187,60 @@ pub(super) struct Connection {
     filled: usize,
 }
 
+/// Where a [`Connection`] connects, and what it sends first.
+struct Server {
+    host: String,
+    port: u16,
+    /// `AUTH` and `SELECT` as the URL says, in RESP; none when it says
+    /// neither.
+    setup: Vec<u8>,
+    /// How many commands `setup` holds.
+    setup_commands: usize,
+}
+
 impl Clone for Connection {
     /// A connection to the same server, unconnected.
     fn clone(&self) -> Self {
-        Self::new(self.info.clone())
+        Self::to(self.server.clone())
     }
 }
 
 impl Connection {
-    /// A connection to the server `info` names; it connects at its first
-    /// round trip. Only TCP addresses (`redis://HOST:PORT[/DB]`).
-    pub(super) fn new(info: Arc<ConnectionInfo>) -> Self {
+    /// A connection to the server `info` names, which connects at its
+    /// first round trip; `None` unless it is a TCP address
+    /// (`redis://HOST:PORT[/DB]`).
+    pub(super) fn new(info: &ConnectionInfo) -> Option<Self> {
+        let ConnectionAddr::Tcp(host, port) = info.addr() else {
+            return None;
+        };
+        let settings = info.redis_settings();
+        let mut setup = Vec::new();
+        let mut setup_commands = 0;
+        if let Some(password) = settings.password() {
+            let mut auth = Command::new("AUTH", 2, password.len());
+            if let Some(username) = settings.username() {
+                auth.arg(username);
+            }
+            auth.arg(password).write_to(&mut setup);
+            setup_commands += 1;
+        }
+        if settings.db() != 0 {
+            Command::new("SELECT", 1, 8)
+                .arg(settings.db())
+                .write_to(&mut setup);
+            setup_commands += 1;
+        }
+        Some(Self::to(Arc::new(Server {
+            host: host.clone(),
+            port: *port,
+            setup,
+            setup_commands,
+        })))
+    }
+
+    fn to(server: Arc<Server>) -> Self {
         Self {
-            info,
+            server,
             stream: None,
             busy: false,
             out: Vec::new(),
@@ -207,11 +248,6 @@ impl Connection {
             pos: 0,
             filled: 0,
         }
-    }
-
-    /// Whether this connection can reach the server `info` names.
-    pub(super) fn supports(info: &ConnectionInfo) -> bool {
-        matches!(info.addr(), ConnectionAddr::Tcp(..))
     }
 
     async fn exchange(&mut self, commands: &[Command]) -> RedisResult<Vec<Value>> {
@@ -235,39 +271,14 @@ impl Connection {
     /// Connects, then authenticates and selects the database as the URL
     /// says.
     async fn connect(&mut self) -> RedisResult<()> {
-        let ConnectionAddr::Tcp(host, port) = self.info.addr() else {
-            return Err(RedisError::from((
-                ErrorKind::InvalidClientConfig,
-                "only redis://HOST:PORT addresses are supported",
-            )));
-        };
-        let stream = TcpStream::connect((host.as_str(), *port)).await?;
+        let server = self.server.clone();
+        let stream = TcpStream::connect((server.host.as_str(), server.port)).await?;
         stream.set_nodelay(true)?;
         self.disconnect();
-        self.stream = Some(stream);
-        let settings = self.info.redis_settings();
-        let mut setup = Vec::new();
-        if let Some(password) = settings.password() {
-            let mut auth = Command::new("AUTH", 2, password.len());
-            if let Some(username) = settings.username() {
-                auth.arg(username);
-            }
-            auth.arg(password);
-            setup.push(auth);
-        }
-        if settings.db() != 0 {
-            let mut select = Command::new("SELECT", 1, 8);
-            select.arg(settings.db());
-            setup.push(select);
-        }
-        if !setup.is_empty() {
-            let mut out = Vec::new();
-            for command in &setup {
-                command.write_to(&mut out);
-            }
-            let stream = self.stream.as_mut().ok_or_else(gone)?;
-            stream.write_all(&out).await?;
-            for _ in &setup {
+        let stream = self.stream.insert(stream);
+        if server.setup_commands > 0 {
+            stream.write_all(&server.setup).await?;
+            for _ in 0..server.setup_commands {
                 if let Value::ServerError(err) = self.next_value().await? {
                     self.disconnect();
                     return Err(err.into());
