@@ -13,12 +13,24 @@ const REDIS_SERVER: &str = "redis-server";
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// `--requirepass`, when the server asks for one.
+    password: Option<String>,
 }
 
 impl RedisServer {
     /// Starts a private server, or says SKIPPED and returns `None` when
     /// there is no `redis-server` (a failure under `CI=true`).
     pub fn start_or_skip(test: &str) -> Option<Self> {
+        Self::start_with_or_skip(test, None)
+    }
+
+    /// Starts a private server that asks every client for `password`
+    /// (`--requirepass`); `url` and `connection` give it.
+    pub fn start_with_password_or_skip(test: &str, password: &str) -> Option<Self> {
+        Self::start_with_or_skip(test, Some(password.to_owned()))
+    }
+
+    fn start_with_or_skip(test: &str, password: Option<String>) -> Option<Self> {
         let found = Command::new(REDIS_SERVER)
             .arg("--version")
             .stdout(Stdio::null())
@@ -37,14 +49,21 @@ impl RedisServer {
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
             .expect("a free port");
-        let mut server = Self { child: None, port };
+        let mut server = Self {
+            child: None,
+            port,
+            password,
+        };
         server.restart();
         Some(server)
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT`, or `redis://:PASSWORD@127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Stops the server (SIGKILL by PID, as a crash would) and waits for it.
@@ -59,7 +78,11 @@ impl RedisServer {
     /// accepts connections.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new(REDIS_SERVER)
+        let mut command = Command::new(REDIS_SERVER);
+        if let Some(password) = &self.password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--daemonize", "no", "--loglevel", "warning"])
@@ -97,7 +120,12 @@ impl RedisServer {
 
     /// A connection for looking at keys.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
+        self.connection_to(0).await
+    }
+
+    /// A connection for looking at the keys of database `index`.
+    pub async fn connection_to(&self, index: u8) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(format!("{}/{index}", self.url()))
             .expect("a URL")
             .get_multiplexed_async_connection()
             .await

@@ -319,6 +319,73 @@ async fn sessions_outlive_a_restart_of_the_app() {
     assert_eq!(body["data"], json!({"survives": "restart"}));
 }
 
+/// Every key of database `index`.
+async fn keys_in(redis: &RedisServer, index: u8) -> Vec<String> {
+    let mut conn = redis.connection_to(index).await;
+    let mut keys: Vec<String> = conn.keys("*").await.expect("KEYS");
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_with_a_password_keeps_the_sessions_in_the_database_the_url_names() {
+    let Some(mut redis) =
+        RedisServer::start_with_password_or_skip("password and database", "s3cret")
+    else {
+        return;
+    };
+    let config = Config {
+        store: StoreChoice::Redis(format!("{}/3", redis.url())),
+        instance: Some("A".into()),
+        ..Config::default()
+    };
+    let a = spawn_app_with(config).await;
+
+    // A change, then a burst on one session (handed over, saved together),
+    // through the connection the store opens itself: AUTH and SELECT first.
+    assert_eq!(a.update(&json!({})).await.status, 200);
+    let token = a.csrf_token().await.expect("a token");
+    let requests = (0..10).map(|i| {
+        let body = format!(r#"{{"key{i}": {i}}}"#).into_bytes();
+        a.update_raw("application/json", body, Some(&token))
+    });
+    let replies = futures_util::future::join_all(requests).await;
+    assert!(replies.iter().all(|reply| reply.status == 200));
+    assert_eq!(
+        a.data().await.as_object().map_or(0, serde_json::Map::len),
+        10
+    );
+    let keys = keys_in(&redis, 3).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("ajax-sessions:"), "{keys:?}");
+    assert!(keys_in(&redis, 0).await.is_empty(), "nothing in database 0");
+
+    // After Redis restarts, the store's new connections authenticate and
+    // select database 3 again.
+    redis.restart();
+    let back = Instant::now();
+    while a.update(&json!({"again": true})).await.status != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "not back within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(a.data().await, json!({"again": true}));
+    assert_eq!(keys_in(&redis, 3).await.len(), 1);
+    assert!(keys_in(&redis, 0).await.is_empty(), "nothing in database 0");
+
+    // A wrong password is refused at start, and the message hides it.
+    let wrong = Config {
+        store: StoreChoice::Redis(format!("redis://:wr0ng@127.0.0.1:{}/3", redis.port)),
+        ..Config::default()
+    };
+    let err = ajax_sessions::open_store(&wrong)
+        .await
+        .expect_err("a wrong password");
+    assert!(!err.contains("wr0ng"), "{err}");
+}
+
 #[test]
 fn the_binary_exits_with_one_line_when_redis_is_unreachable_at_start() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
