@@ -15,7 +15,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     match runtime() {
-        Ok(runtime) => runtime.block_on(serve()),
+        Ok(runtime) => {
+            let code = runtime.block_on(serve());
+            drop(runtime);
+            ajax_sessions::logging::flush();
+            code
+        }
         Err(err) => {
             eprintln!("error: could not start the async runtime: {err}");
             ExitCode::FAILURE
@@ -28,7 +33,9 @@ fn main() -> ExitCode {
 /// quota, one instance per core behind a proxy): the single-threaded one,
 /// which does the same work without handing tasks between threads; with
 /// Redis on the same CPU it answers about a sixth more requests a second
-/// (BENCHMARKS.md, "One CPU, one thread").
+/// (BENCHMARKS.md, "One CPU, one thread"). Its threads gather their log
+/// lines and write them when they have nothing left to do
+/// ([`ajax_sessions::logging::on_park`]).
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut builder = if cpus == 1 {
@@ -36,7 +43,11 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    builder.enable_all().build()
+    // A runtime thread writes its log lines when it runs out of work.
+    builder
+        .on_thread_park(ajax_sessions::logging::on_park)
+        .enable_all()
+        .build()
 }
 
 async fn serve() -> ExitCode {

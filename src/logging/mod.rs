@@ -9,6 +9,7 @@
 //! per thread.
 
 mod format;
+mod stderr;
 
 use std::io::IsTerminal as _;
 use std::time::Instant;
@@ -19,18 +20,25 @@ use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
 pub use self::format::{Fields, Lines, UtcMillis};
+pub use self::stderr::{flush, on_park, Stderr, FLUSH_AT};
 
 /// The filter used when `RUST_LOG` is not set.
 const DEFAULT_FILTER: &str = "ajax_sessions=info";
 
 /// Installs the global subscriber: `RUST_LOG` or the default filter, to
-/// stderr.
+/// stderr, gathered on runtime threads that call [`on_park`]; and a panic
+/// hook that writes the lines gathered before the panic's message.
 pub fn init() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        flush();
+        report(info);
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(Stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .fmt_fields(Fields)
         .event_format(Lines::new(UtcMillis))

@@ -421,3 +421,100 @@ async fn no_log_line_carries_a_session_id_or_token_even_at_trace_level() {
         );
     }
 }
+
+/// Reads a child's stderr line by line on a thread of its own.
+fn log_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    received
+}
+
+/// How many of the request log's lines for `path` arrive within `wait`,
+/// counting up to `want`.
+fn request_lines(
+    log: &std::sync::mpsc::Receiver<String>,
+    path: &str,
+    want: usize,
+    wait: Duration,
+) -> usize {
+    let deadline = Instant::now() + wait;
+    let mut found = 0;
+    while found < want {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        match log.recv_timeout(left) {
+            Ok(line) if line.contains(&format!(" {path} 200 ")) => found += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    found
+}
+
+/// Log lines are gathered while the runtime is busy: each must still reach
+/// stderr as soon as the server is idle, and none may be lost at shutdown.
+async fn request_log_lines_arrive_when_idle_and_all_by_exit(command: Command) {
+    let (mut child, base) = start_command(command, &[], "ajax_sessions=info");
+    let log = log_lines(&mut child);
+    let client = reqwest::Client::new();
+
+    // One click: its line appears while the server keeps running.
+    let one = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(one.status(), 200);
+    assert_eq!(
+        request_lines(&log, "/healthz", 1, Duration::from_secs(2)),
+        1,
+        "the line of one request, within 2 s, with the server still up"
+    );
+
+    // A burst: every line, whether written while serving or at exit.
+    let burst = (0..200).map(|_| client.get(format!("{base}/healthz")).send());
+    for reply in futures_util::future::join_all(burst).await {
+        assert_eq!(reply.expect("GET").status(), 200);
+    }
+    let status = stop_with_sigterm(&mut child);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        request_lines(&log, "/healthz", 200, Duration::from_secs(5)),
+        200,
+        "a line for every request of the burst"
+    );
+    let rest: Vec<String> = log.iter().collect();
+    assert!(
+        rest.iter().any(|line| line.ends_with("shutting down")),
+        "the shutdown's own line: {rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn request_log_lines_arrive_when_idle_and_all_by_exit_on_several_threads() {
+    request_log_lines_arrive_when_idle_and_all_by_exit(Command::new(BINARY)).await;
+}
+
+#[tokio::test]
+async fn request_log_lines_arrive_when_idle_and_all_by_exit_on_one_thread() {
+    if Command::new("taskset").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").map_or(true, |value| value != "true"),
+            "taskset is required in CI (apt-get install util-linux)"
+        );
+        eprintln!("SKIPPED: taskset is not installed (apt-get install util-linux)");
+        return;
+    }
+    let mut pinned = Command::new("taskset");
+    pinned.args(["-c", "0", BINARY]);
+    request_log_lines_arrive_when_idle_and_all_by_exit(pinned).await;
+}
