@@ -20,7 +20,7 @@ use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
 pub use self::format::{Fields, Lines, UtcMillis};
-pub use self::stderr::{flush, on_park, Stderr, FLUSH_AT};
+pub use self::stderr::{flush, on_park, Stderr};
 
 /// The filter used when `RUST_LOG` is not set.
 const DEFAULT_FILTER: &str = "ajax_sessions=info";
