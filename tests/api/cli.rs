@@ -311,8 +311,9 @@ fn thread_names(pid: u32) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn on_one_cpu_one_thread_serves_a_login_and_stops_cleanly() {
+/// The binary under `taskset -c 0`: tokio's single-threaded scheduler. None,
+/// with SKIPPED said, without taskset (a failure under `CI=true`).
+fn pinned_to_one_cpu() -> Option<Command> {
     // taskset comes with util-linux, in every Debian system.
     if Command::new("taskset").arg("--version").output().is_err() {
         assert!(
@@ -320,10 +321,18 @@ async fn on_one_cpu_one_thread_serves_a_login_and_stops_cleanly() {
             "taskset is required in CI (apt-get install util-linux)"
         );
         eprintln!("SKIPPED: taskset is not installed (apt-get install util-linux)");
-        return;
+        return None;
     }
     let mut pinned = Command::new("taskset");
     pinned.args(["-c", "0", BINARY]);
+    Some(pinned)
+}
+
+#[tokio::test]
+async fn on_one_cpu_one_thread_serves_a_login_and_stops_cleanly() {
+    let Some(pinned) = pinned_to_one_cpu() else {
+        return;
+    };
     let (mut child, base) = start_command(pinned, &[], "off");
     let before_login = thread_names(child.id());
     let jar = Arc::new(Jar::default());
@@ -506,15 +515,8 @@ async fn request_log_lines_arrive_when_idle_and_all_by_exit_on_several_threads()
 
 #[tokio::test]
 async fn request_log_lines_arrive_when_idle_and_all_by_exit_on_one_thread() {
-    if Command::new("taskset").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("CI").map_or(true, |value| value != "true"),
-            "taskset is required in CI (apt-get install util-linux)"
-        );
-        eprintln!("SKIPPED: taskset is not installed (apt-get install util-linux)");
+    let Some(pinned) = pinned_to_one_cpu() else {
         return;
-    }
-    let mut pinned = Command::new("taskset");
-    pinned.args(["-c", "0", BINARY]);
+    };
     request_log_lines_arrive_when_idle_and_all_by_exit(pinned).await;
 }
