@@ -108,21 +108,36 @@ return 0";
 /// refused; when written, 1, or 2 if another instance awaits the session
 /// (its wait mark stands); a failed write is that save's error alone, and
 /// leaves its lock to its lease.
-const SAVE_AND_UNLOCK_SCRIPT: &str = r"
-local out = {}
-for i = 1, #KEYS / 3 do
+///
+/// Every lock and wait mark is read by one `MGET` and the written saves'
+/// locks deleted by one `DEL`: each `redis.call` costs more in Lua than the
+/// command itself (BENCHMARKS.md), and the script runs whole, so reading
+/// first and deleting last is the same as doing both save by save.
+pub const SAVE_AND_UNLOCK_SCRIPT: &str = r"
+local n = #KEYS / 3
+local marks = {}
+for i = 1, n do
+  marks[2 * i - 1] = KEYS[3 * i - 1]
+  marks[2 * i] = KEYS[3 * i]
+end
+local held = redis.call('mget', unpack(marks))
+local out, unlock = {}, {}
+for i = 1, n do
   local k = 3 * i - 2
-  if redis.pcall('get', KEYS[k + 1]) ~= ARGV[k] then
+  if held[2 * i - 1] ~= ARGV[k] then
     out[i] = 0
   else
     local set = redis.pcall('set', KEYS[k], ARGV[k + 1], 'px', ARGV[k + 2])
     if type(set) == 'table' and set.err then
       out[i] = set
     else
-      redis.call('del', KEYS[k + 1])
-      out[i] = 1 + redis.call('exists', KEYS[k + 2])
+      unlock[#unlock + 1] = KEYS[k + 1]
+      out[i] = held[2 * i] and 2 or 1
     end
   end
+end
+if #unlock > 0 then
+  redis.call('del', unpack(unlock))
 end
 return out";
 

@@ -583,3 +583,94 @@ async fn a_change_sends_its_script_by_sha_and_saves_after_redis_forgot_its_scrip
     assert_eq!(calls(&mut conn, "eval").await, eval + 1, "known again");
     assert_eq!(a.data().await, json!({"n": 4}));
 }
+
+/// `command`'s reply as Redis sent it, errors inside an array kept where
+/// they are (the client's own query turns any of them into an error).
+async fn raw_reply(redis: &RedisServer, command: &redis::Cmd) -> redis::Value {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", redis.port))
+        .await
+        .expect("connect");
+    stream
+        .write_all(&command.get_packed_command())
+        .await
+        .expect("write");
+    let mut reply = Vec::new();
+    loop {
+        let mut chunk = [0; 4096];
+        let read = stream.read(&mut chunk).await.expect("read");
+        assert!(read > 0, "Redis closed the connection");
+        reply.extend_from_slice(&chunk[..read]);
+        if let Ok(value) = redis::parse_redis_value(&reply) {
+            return value;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_merged_save_script_writes_and_unlocks_only_the_saves_whose_lock_it_holds() {
+    let Some(redis) = RedisServer::start_or_skip("merged save script") else {
+        return;
+    };
+    let mut conn = redis.connection().await;
+    // Four saves: its lock held; its lease lapsed and another request's
+    // lock in its place; held while another instance waits (wait mark);
+    // held, with a write that Redis refuses (a TTL of 0).
+    let locks = [("1", "t1"), ("2", "other"), ("3", "t3"), ("4", "t4")];
+    for (session, token) in locks {
+        let _: () = conn
+            .set_ex(format!("{{{session}}}:lock"), token, 60)
+            .await
+            .expect("SET");
+    }
+    let _: () = conn.set_ex("{3}:wait", "1", 60).await.expect("SET");
+    let mut script = redis::cmd("EVAL");
+    script
+        .arg(ajax_sessions::store::redis::SAVE_AND_UNLOCK_SCRIPT)
+        .arg(12);
+    for session in ["1", "2", "3", "4"] {
+        script.arg(format!("{{{session}}}"));
+        script.arg(format!("{{{session}}}:lock"));
+        script.arg(format!("{{{session}}}:wait"));
+    }
+    for (session, token, ttl) in [
+        ("1", "t1", "60000"),
+        ("2", "t2", "60000"),
+        ("3", "t3", "60000"),
+        ("4", "t4", "0"),
+    ] {
+        script.arg(token).arg(format!("v{session}")).arg(ttl);
+    }
+
+    let reply = raw_reply(&redis, &script).await;
+
+    let redis::Value::Array(results) = reply else {
+        panic!("one result a save: {reply:?}");
+    };
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert_eq!(results[0], redis::Value::Int(1), "written, nobody waits");
+    assert_eq!(results[1], redis::Value::Int(0), "refused: not its lock");
+    assert_eq!(results[2], redis::Value::Int(2), "written, another waits");
+    assert!(
+        matches!(results[3], redis::Value::ServerError(_)),
+        "the refused write is that save's error: {:?}",
+        results[3]
+    );
+    let get = |key: &'static str| {
+        let mut conn = conn.clone();
+        async move { conn.get::<_, Option<String>>(key).await.expect("GET") }
+    };
+    assert_eq!(get("{1}").await.as_deref(), Some("v1"));
+    assert_eq!(get("{1}:lock").await, None);
+    assert_eq!(get("{2}").await, None);
+    assert_eq!(get("{2}:lock").await.as_deref(), Some("other"));
+    assert_eq!(get("{3}").await.as_deref(), Some("v3"));
+    assert_eq!(get("{3}:lock").await, None);
+    assert_eq!(get("{3}:wait").await.as_deref(), Some("1"));
+    assert_eq!(get("{4}").await, None);
+    assert_eq!(
+        get("{4}:lock").await.as_deref(),
+        Some("t4"),
+        "left to its lease"
+    );
+}
