@@ -62,6 +62,8 @@ async fn serve() -> ExitCode {
     let application = match Application::build(config).await {
         Ok(application) => application,
         Err(err) => {
+            // Lines logged on the way come before the error that ends it.
+            ajax_sessions::logging::flush();
             eprintln!("error: {err}");
             return ExitCode::FAILURE;
         }
