@@ -215,6 +215,16 @@ impl TestApp {
         Reply::read(request.send().await.expect("POST")).await
     }
 
+    /// `count` updates sent at once with `token`, the i-th adding a key of
+    /// its own (`key{i}`), in the order sent.
+    pub async fn updates_at_once(&self, count: usize, token: &str) -> Vec<Reply> {
+        let requests = (0..count).map(|i| {
+            let body = format!(r#"{{"key{i}": {i}}}"#).into_bytes();
+            self.update_raw("application/json", body, Some(token))
+        });
+        futures_util::future::join_all(requests).await
+    }
+
     /// A POST with the session's own token to one of the action endpoints.
     pub async fn post_action(&self, path: &str) -> Reply {
         let token = self.csrf_token().await;

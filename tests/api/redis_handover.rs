@@ -240,11 +240,7 @@ async fn twenty_parallel_updates_through_one_instance_keep_every_key() {
         a.clear().await;
         assert_eq!(a.update(&json!({})).await.status, 200);
         let token = a.csrf_token().await.expect("a token");
-        let requests = (0..20).map(|i| {
-            let body = format!(r#"{{"key{i}": {i}}}"#).into_bytes();
-            a.update_raw("application/json", body, Some(&token))
-        });
-        let replies = futures_util::future::join_all(requests).await;
+        let replies = a.updates_at_once(20, &token).await;
 
         assert!(
             replies.iter().all(|reply| reply.status == 200),

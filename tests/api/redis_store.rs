@@ -345,11 +345,7 @@ async fn a_redis_with_a_password_keeps_the_sessions_in_the_database_the_url_name
     // through the connection the store opens itself: AUTH and SELECT first.
     assert_eq!(a.update(&json!({})).await.status, 200);
     let token = a.csrf_token().await.expect("a token");
-    let requests = (0..10).map(|i| {
-        let body = format!(r#"{{"key{i}": {i}}}"#).into_bytes();
-        a.update_raw("application/json", body, Some(&token))
-    });
-    let replies = futures_util::future::join_all(requests).await;
+    let replies = a.updates_at_once(10, &token).await;
     assert!(replies.iter().all(|reply| reply.status == 200));
     assert_eq!(
         a.data().await.as_object().map_or(0, serde_json::Map::len),
