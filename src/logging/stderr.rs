@@ -45,26 +45,32 @@ fn write_out(bytes: &mut Vec<u8>) {
     }
 }
 
+/// Runs `f` on this thread's buffer; `None` while the buffer is in use
+/// further up this thread's stack or already dropped (the thread ending).
+fn with_pending<R>(f: impl FnOnce(&mut Option<Vec<u8>>) -> R) -> Option<R> {
+    PENDING
+        .try_with(|pending| {
+            let mut pending = pending.try_borrow_mut().ok()?;
+            Some(f(&mut pending.0))
+        })
+        .ok()
+        .flatten()
+}
+
 /// For tokio's `on_thread_park`: writes what this thread gathered, and from
 /// now on gathers its lines until it parks again.
 pub fn on_park() {
-    let _ = PENDING.try_with(|pending| {
-        if let Ok(mut pending) = pending.try_borrow_mut() {
-            match &mut pending.0 {
-                Some(bytes) => write_out(bytes),
-                None => pending.0 = Some(Vec::with_capacity(FLUSH_AT)),
-            }
-        }
+    with_pending(|bytes| match bytes {
+        Some(bytes) => write_out(bytes),
+        None => *bytes = Some(Vec::with_capacity(FLUSH_AT)),
     });
 }
 
 /// Writes what this thread gathered.
 pub fn flush() {
-    let _ = PENDING.try_with(|pending| {
-        if let Ok(mut pending) = pending.try_borrow_mut() {
-            if let Some(bytes) = &mut pending.0 {
-                write_out(bytes);
-            }
+    with_pending(|bytes| {
+        if let Some(bytes) = bytes {
+            write_out(bytes);
         }
     });
 }
@@ -84,22 +90,17 @@ impl<'a> MakeWriter<'a> for Stderr {
 
 impl Write for Stderr {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        let kept = PENDING
-            .try_with(|pending| {
-                let Ok(mut pending) = pending.try_borrow_mut() else {
-                    return false;
-                };
-                let Some(bytes) = &mut pending.0 else {
-                    return false;
-                };
-                bytes.extend_from_slice(line);
-                if bytes.len() >= FLUSH_AT {
-                    write_out(bytes);
-                }
-                true
-            })
-            .unwrap_or(false);
-        if kept {
+        let kept = with_pending(|bytes| {
+            let Some(bytes) = bytes else {
+                return false;
+            };
+            bytes.extend_from_slice(line);
+            if bytes.len() >= FLUSH_AT {
+                write_out(bytes);
+            }
+            true
+        });
+        if kept == Some(true) {
             Ok(line.len())
         } else {
             io::stderr().lock().write_all(line).map(|()| line.len())
