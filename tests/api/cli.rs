@@ -50,11 +50,15 @@ fn start_command(mut command: Command, args: &[&str], rust_log: &str) -> (Child,
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("a line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
+    let Some(base) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
+        // The server stopped before listening: its error is on stderr.
+        let _ = child.kill();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        panic!("unexpected first line: {line:?}; stderr: {stderr}");
+    };
     (child, base)
 }
 

@@ -171,8 +171,17 @@ impl Stack {
             return None;
         };
         let redis = RedisServer::start_or_skip(test)?;
-        let ports = [free_port(), free_port()];
-        let instances = [0, 1].map(|index| start_instance(&redis, ports[index], index));
+        // Each instance binds a port of the system's choosing (`--port 0`):
+        // a free port picked first could be taken by a test running beside
+        // this one before the instance binds it. A restart reuses it.
+        let instances = [0, 1].map(|index| start_instance(&redis, 0, index));
+        let ports = instances.each_ref().map(|instance| {
+            instance
+                .address
+                .rsplit_once(':')
+                .and_then(|(_, port)| port.parse::<u16>().ok())
+                .expect("a port in the listening line")
+        });
         let upstreams = ports.map(|port| format!("127.0.0.1:{port}"));
         let nginx = Nginx::start(&binary, [&upstreams[0], &upstreams[1]]);
         Some(Self {
