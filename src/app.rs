@@ -3,7 +3,7 @@
 //!
 //! A request to a session route passes these layers, outermost first:
 //!
-//! 1. [`logging::log_request`]: one line per request;
+//! 1. [`logging::LogRequestsLayer`]: one line per request;
 //! 2. [`ResponseHeaders`] (CSP, nosniff, Referrer-Policy, `X-Served-By`) on
 //!    every response;
 //! 3. with the lab on, [`RecordProbes`]: a request that carries a `probe`
@@ -92,7 +92,7 @@ pub fn app(config: &Config, store: AppStore, lab: Option<&LabLink>) -> Router {
     let shared_layers = || {
         let headers = headers.clone();
         ServiceBuilder::new()
-            .layer(middleware::from_fn(logging::log_request))
+            .layer(logging::LogRequestsLayer)
             .layer(MapResponseLayer::new(move |response| {
                 headers.apply(response)
             }))

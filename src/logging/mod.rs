@@ -1,5 +1,5 @@
 //! Logs: the subscriber (filter from `RUST_LOG`, default
-//! `ajax_sessions=info`) and the one-line-per-request middleware.
+//! `ajax_sessions=info`) and the one-line-per-request layer.
 //!
 //! Both are on every request's path, so both are kept cheap: one
 //! preformatted message instead of structured fields, a line written piece
@@ -11,12 +11,16 @@
 mod format;
 mod stderr;
 
+use std::future::Future;
 use std::io::IsTerminal as _;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use axum::extract::Request;
-use axum::middleware::Next;
+use axum::http::{Method, Request, StatusCode, Uri};
 use axum::response::Response;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 use tracing_subscriber::EnvFilter;
 
 pub use self::format::{Fields, Lines, UtcMillis};
@@ -45,34 +49,106 @@ pub fn init() {
         .init();
 }
 
-/// Middleware: one log line per request with method, path (never the query
-/// or headers, so never a cookie), status and time taken.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    if !tracing::enabled!(tracing::Level::INFO) {
-        return next.run(req).await;
+/// The layer that writes one log line per request with method, path (never
+/// the query or headers, so never a cookie), status and time taken.
+///
+/// A hand-written service rather than `axum::middleware::from_fn`: that
+/// one boxes a future and clones a boxed service for every request, and
+/// this layer is on every request's path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogRequestsLayer;
+
+impl<S> Layer<S> for LogRequestsLayer {
+    type Service = LogRequests<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        LogRequests { inner }
     }
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    // Microseconds as u64: formatting a u128 costs several times more.
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let path = uri.path();
-    let status = response.status();
-    let mut line = String::with_capacity(method.as_str().len() + path.len() + 32);
-    for part in [
-        method.as_str(),
-        " ",
-        path,
-        " ",
-        status.as_str(),
-        " ",
-        itoa::Buffer::new().format(micros),
-        "µs",
-    ] {
-        line.push_str(part);
+}
+
+/// See [`LogRequestsLayer`].
+#[derive(Clone, Debug)]
+pub struct LogRequests<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for LogRequests<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Logged<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
     }
-    // A string, not format arguments: [`Fields`] writes it in one piece.
-    tracing::info!(message = line.as_str());
-    response
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let started = tracing::enabled!(tracing::Level::INFO).then(|| Started {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            at: Instant::now(),
+        });
+        Logged {
+            answer: self.inner.call(request),
+            started,
+        }
+    }
+}
+
+/// What the line needs from the request.
+struct Started {
+    method: Method,
+    uri: Uri,
+    at: Instant,
+}
+
+impl Started {
+    fn log(self, status: StatusCode) {
+        // Microseconds as u64: formatting a u128 costs several times more.
+        let micros = u64::try_from(self.at.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let path = self.uri.path();
+        let mut line = String::with_capacity(self.method.as_str().len() + path.len() + 32);
+        for part in [
+            self.method.as_str(),
+            " ",
+            path,
+            " ",
+            status.as_str(),
+            " ",
+            itoa::Buffer::new().format(micros),
+            "µs",
+        ] {
+            line.push_str(part);
+        }
+        // A string, not format arguments: [`Fields`] writes it in one piece.
+        tracing::info!(message = line.as_str());
+    }
+}
+
+pin_project! {
+    /// The response on its way, logged when it is ready (not when a
+    /// request is dropped before it has an answer: there is no status).
+    pub struct Logged<F> {
+        #[pin]
+        answer: F,
+        started: Option<Started>,
+    }
+}
+
+impl<F, E> Future for Logged<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = ready!(this.answer.poll(cx));
+        if let (Ok(response), Some(started)) = (&answer, this.started.take()) {
+            started.log(response.status());
+        }
+        Poll::Ready(answer)
+    }
 }
