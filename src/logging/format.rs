@@ -202,7 +202,7 @@ impl FormatTime for UtcMillis {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
@@ -211,9 +211,9 @@ mod tests {
 
     use super::*;
 
-    /// Where a test subscriber writes.
+    /// Where a test subscriber writes (the request log's tests use it too).
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(in crate::logging) struct Captured(pub(in crate::logging) Arc<Mutex<Vec<u8>>>);
 
     impl io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

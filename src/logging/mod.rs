@@ -152,3 +152,62 @@ where
         Poll::Ready(answer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use futures_util::FutureExt as _;
+    use tower::ServiceExt as _;
+
+    use super::format::tests::Captured;
+    use super::*;
+
+    /// What the request log writes for `uri` answered with `status`, and
+    /// whether the answer came: `answered` false drops the request before
+    /// its response is ready.
+    fn logged(uri: &str, status: StatusCode, answered: bool) -> String {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let app = tower::service_fn(move |_: Request<Body>| async move {
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = status;
+                Ok::<_, Infallible>(response)
+            });
+            let request = Request::get(uri).body(Body::empty()).unwrap();
+            let answer = LogRequestsLayer.layer(app).oneshot(request);
+            if answered {
+                assert!(answer.now_or_never().is_some(), "the answer was ready");
+            }
+        });
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_request_gets_one_line_with_method_path_status_and_time_but_never_its_query() {
+        let log = logged(
+            "/get-session-data?probe=p-secret",
+            StatusCode::NOT_FOUND,
+            true,
+        );
+        assert_eq!(log.lines().count(), 1, "{log}");
+        let (_, line) = log.split_once(" GET ").expect("the method");
+        let time = line
+            .strip_prefix("/get-session-data 404 ")
+            .and_then(|rest| rest.trim_end().strip_suffix("µs"))
+            .unwrap_or_else(|| panic!("path, status and time: {log}"));
+        assert!(time.parse::<u64>().is_ok(), "{log}");
+        assert!(!log.contains("secret"), "{log}");
+    }
+
+    #[test]
+    fn a_request_dropped_before_its_answer_writes_no_line() {
+        assert_eq!(logged("/get-session-data", StatusCode::OK, false), "");
+    }
+}
