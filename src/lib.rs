@@ -32,6 +32,7 @@ pub mod json;
 pub mod limits;
 pub mod logging;
 pub mod token;
+pub mod unix_time;
 
 pub use config::{Config, StoreChoice};
 pub use startup::{open_store, Application};

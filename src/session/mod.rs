@@ -33,7 +33,7 @@ mod text;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -48,6 +48,7 @@ use crate::cookies::{cookie_pairs, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::patch::{self, Data};
 use crate::token::random_token;
+use crate::unix_time::now_millis;
 
 pub use self::layer::SessionLayer;
 
@@ -194,7 +195,7 @@ impl SessionState {
 
     /// True once the absolute limit has passed.
     fn has_ended(&self) -> bool {
-        self.absolute_expires_at_ms <= now_ms()
+        self.absolute_expires_at_ms <= now_millis()
     }
 
     /// When the session was created, Unix seconds.
@@ -336,7 +337,7 @@ impl AppSession {
         if rotate {
             self.session.cycle_id().await?;
         }
-        let now = now_ms();
+        let now = now_millis();
         let absolute = millis(self.rules.absolute_timeout);
         let state = self.state_or_new();
         if rotate {
@@ -379,7 +380,7 @@ impl AppSession {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let moved_ms = self.fresh_expiry_ms(state, now_ms()) - state.expires_at_ms;
+        let moved_ms = self.fresh_expiry_ms(state, now_millis()) - state.expires_at_ms;
         let threshold_ms = millis(self.rules.idle_timeout / REFRESH_DIVISOR);
         if moved_ms > threshold_ms {
             self.write().await?;
@@ -428,7 +429,7 @@ impl AppSession {
     fn state_or_new(&mut self) -> &mut SessionState {
         let rules = self.rules;
         self.state
-            .get_or_insert_with(|| SessionState::new(now_ms(), rules))
+            .get_or_insert_with(|| SessionState::new(now_millis(), rules))
     }
 
     /// When the session would expire if it were saved now: after the idle
@@ -448,7 +449,7 @@ impl AppSession {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let now = now_ms();
+        let now = now_millis();
         let expires_at_ms = self.fresh_expiry_ms(state, now);
         let Some(state) = &mut self.state else {
             return Ok(());
@@ -507,7 +508,7 @@ pub async fn create_anonymous(
     store: &impl SessionStore,
     rules: SessionRules,
 ) -> Result<CreatedSession, AppError> {
-    let now = now_ms();
+    let now = now_millis();
     let mut state = SessionState::new(now, rules);
     state.expires_at_ms = now
         .saturating_add(millis(rules.idle_timeout))
@@ -572,16 +573,6 @@ fn fingerprint(id: Id) -> String {
         let _ = write!(hex, "{byte:02x}");
     }
     hex
-}
-
-/// Now, Unix milliseconds.
-fn now_ms() -> i64 {
-    // From the system clock, not through a calendar date: what a
-    // `time::OffsetDateTime` would cost on every request.
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
-    }
 }
 
 /// 128 random bits, as many as the session id's: unguessable (2^128

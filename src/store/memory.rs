@@ -39,7 +39,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::unix_nanos_now;
+use crate::unix_time;
 
 /// Share of the capacity the protected segment may hold, in percent.
 const PROTECTED_PERCENT: usize = 80;
@@ -256,7 +256,7 @@ impl SessionStore for BoundedStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let now = unix_nanos_now();
+        let now = unix_time::now_nanos();
         let mut segments = self.inner.lock();
         let entry = if let Some(entry) = segments.protected.get(session_id) {
             if entry.expires_at.unix_timestamp_nanos() > now {

@@ -20,7 +20,7 @@ mod redis_conn;
 pub mod redis_turn;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::MutexGuard;
@@ -225,16 +225,6 @@ impl AppStore {
         if let Self::Memory(store) = self {
             store.spawn_purger(sweep_interval(idle_timeout));
         }
-    }
-}
-
-/// Now, Unix nanoseconds, as both stores compare expiries with it: from
-/// the system clock, without the calendar date a `time::OffsetDateTime`
-/// works out (most of its cost).
-fn unix_nanos_now() -> i128 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(since) => i128::try_from(since.as_nanos()).unwrap_or(i128::MAX),
-        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |ns| -ns),
     }
 }
 

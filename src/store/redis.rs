@@ -64,9 +64,9 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::redis_batch::{is_timeout, timed_out, unknown_script, Batcher, MergedScript, Save};
 use super::redis_conn::{Command, Connection};
-use super::unix_nanos_now;
 use crate::cookies::push_session_id;
 use crate::token::random_token;
+use crate::unix_time;
 
 /// Every key this app writes starts with this.
 const PREFIX: &str = "ajax-sessions:";
@@ -730,7 +730,7 @@ pub(super) fn decode(id: &Id, value: &str) -> session_store::Result<Option<Recor
         .map(|ms| i128::from(ms) * 1_000_000)
         .map_err(|_| broken())?;
     // The system clock, not `OffsetDateTime::now_utc`'s calendar date.
-    if expires_ns <= unix_nanos_now() {
+    if expires_ns <= unix_time::now_nanos() {
         return Ok(None);
     }
     let expiry_date =
