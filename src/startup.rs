@@ -11,14 +11,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::{app, session_rules};
 use crate::config::{Config, LabPort, StoreChoice};
 use crate::lab::{self, AllowList, LabLink, LabOrigins, Ledger};
-use crate::server::{serve, Timeouts};
+use crate::server::{serve, Routes, Timeouts};
 use crate::store::{AppStore, BoundedStore, RedisStore};
 
 /// How long the store may take to answer at start before the app gives up.
@@ -36,7 +35,7 @@ pub struct Application {
 struct Bound {
     listener: TcpListener,
     address: SocketAddr,
-    app: Router,
+    app: Routes,
 }
 
 impl Application {
@@ -81,7 +80,8 @@ impl Application {
                     origins,
                     instance,
                     session_rules(&config),
-                ),
+                )
+                .into(),
                 listener,
                 address: lab_address,
             }

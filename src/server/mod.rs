@@ -18,13 +18,13 @@
 //! [`SHUTDOWN_LIMIT`].
 
 mod clock;
+mod routes;
 mod service;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -32,6 +32,8 @@ use tokio::sync::watch;
 
 use self::clock::{ClockedIo, ConnectionClock};
 use self::service::AppService;
+
+pub use self::routes::{DirectRoute, Routes};
 
 /// How long a client may take to send a complete request head.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,7 +67,7 @@ impl Timeouts {
 /// open connections (at most [`SHUTDOWN_LIMIT`]).
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: Routes,
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -112,7 +114,7 @@ pub async fn serve(
 fn serve_connection(
     http: &http1::Builder,
     stream: TcpStream,
-    app: Router,
+    app: Routes,
     timeouts: Timeouts,
     mut drain: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send + 'static {

@@ -20,23 +20,22 @@ use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, Response};
-use axum::Router;
 use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
 use tokio::time::Instant;
-use tower::ServiceExt as _;
 
 use super::clock::ConnectionClock;
+use super::routes::Routes;
 use crate::limits::MAX_BODY_BYTES;
 
 /// The app, served on one connection.
 #[derive(Clone)]
 pub(super) struct AppService {
-    app: Router,
+    app: Routes,
     clock: Arc<ConnectionClock>,
 }
 
 impl AppService {
-    pub(super) fn new(app: Router, clock: Arc<ConnectionClock>) -> Self {
+    pub(super) fn new(app: Routes, clock: Arc<ConnectionClock>) -> Self {
         Self { app, clock }
     }
 }
@@ -59,14 +58,11 @@ impl hyper::service::Service<Request<Incoming>> for AppService {
             let tap = BodyTap::new(incoming);
             (Body::new(tap.clone()), Some(tap))
         };
-        let answer = self.app.clone().oneshot(Request::from_parts(parts, body));
+        let answer = self.app.answer(Request::from_parts(parts, body));
         let clock = self.clock.clone();
         let drain_until = began + clock.timeouts().head;
         Box::pin(async move {
-            let mut response = match answer.await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
+            let mut response = answer.await;
             let body_read = match tap {
                 Some(tap) => tap.drain(drain_until).await,
                 None => true,
