@@ -214,36 +214,51 @@ impl Verb {
     }
 }
 
-/// The session routes but `GET /`: method, path, whether the route only
-/// reads the session (it then takes no turn across instances), handler.
-fn session_endpoints() -> [(Verb, &'static str, bool, HandlerFn); 7] {
+/// What a route does with the session.
+#[derive(Clone, Copy)]
+enum Use {
+    /// Only reads it: no turn across instances (`SessionLayer::read_only`).
+    Reads,
+    /// May change it.
+    Changes,
+}
+
+/// The session routes but `GET /`: method, path, what the route does with
+/// the session, handler.
+fn session_endpoints() -> [(Verb, &'static str, Use, HandlerFn); 7] {
     [
-        (Verb::Get, "/get-session-data", true, |request, state| {
-            session_api::get_session_data.call(request, state)
-        }),
+        (
+            Verb::Get,
+            "/get-session-data",
+            Use::Reads,
+            |request, state| session_api::get_session_data.call(request, state),
+        ),
         (
             Verb::Post,
             "/update-session-data",
-            false,
+            Use::Changes,
             |request, state| session_api::update_session_data.call(request, state),
         ),
         (
             Verb::Post,
             "/regenerate-session",
-            false,
+            Use::Changes,
             |request, state| session_api::regenerate_session.call(request, state),
         ),
-        (Verb::Post, "/clear-session", false, |request, state| {
-            session_api::clear_session.call(request, state)
-        }),
-        (Verb::Post, "/login", false, |request, state| {
+        (
+            Verb::Post,
+            "/clear-session",
+            Use::Changes,
+            |request, state| session_api::clear_session.call(request, state),
+        ),
+        (Verb::Post, "/login", Use::Changes, |request, state| {
             login::login.call(request, state)
         }),
         // Logging out is clearing the session: one handler for both.
-        (Verb::Post, "/logout", false, |request, state| {
+        (Verb::Post, "/logout", Use::Changes, |request, state| {
             session_api::clear_session.call(request, state)
         }),
-        (Verb::Get, "/me", true, |request, state| {
+        (Verb::Get, "/me", Use::Reads, |request, state| {
             login::me.call(request, state)
         }),
     ]
@@ -274,18 +289,18 @@ where
     <<L as Layer<Endpoint>>::Service as Service<Request>>::Response: IntoResponse,
     <<L as Layer<Endpoint>>::Service as Service<Request>>::Future: Send + 'static,
 {
-    let layer_for = |reads_only: bool| match reads_only {
-        true => stack(sessions.read_only()),
-        false => stack(sessions.clone()),
+    let layer_for = |session_use| match session_use {
+        Use::Reads => stack(sessions.read_only()),
+        Use::Changes => stack(sessions.clone()),
     };
     let mut router = Router::new().route(
         "/",
         index
             .fallback(error::method_not_allowed)
-            .layer(layer_for(false)),
+            .layer(layer_for(Use::Changes)),
     );
     let mut direct = Vec::new();
-    for (verb, path, reads_only, handler) in session_endpoints() {
+    for (verb, path, session_use, handler) in session_endpoints() {
         let endpoint = Endpoint {
             state: state.clone(),
             handler,
@@ -294,12 +309,12 @@ where
             path,
             on_service(verb.filter(), endpoint.clone())
                 .fallback(error::method_not_allowed)
-                .layer(layer_for(reads_only)),
+                .layer(layer_for(session_use)),
         );
         direct.push(DirectRoute::new(
             verb.method(),
             path,
-            layer_for(reads_only).layer(endpoint),
+            layer_for(session_use).layer(endpoint),
         ));
     }
     Routes::new(router.with_state(state).merge(other_routes), direct)
