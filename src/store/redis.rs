@@ -48,7 +48,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -191,6 +191,8 @@ pub struct RedisStore {
     batch: Batcher,
     /// How long a lock holds if its holder never releases it.
     lease: Duration,
+    /// The lock's last arguments, `NX PX <lease>`, encoded once.
+    lock_tail: Arc<Command>,
     /// Each [`Script`]'s SHA1, as `SCRIPT LOAD` returned it at start-up;
     /// none if that failed (the body then goes out each time).
     shas: Arc<[Option<String>; Script::ALL.len()]>,
@@ -301,6 +303,7 @@ impl RedisStore {
                     batch: Batcher::start(connection, COMMAND_TIMEOUT, merged),
                     conn,
                     lease: LOCK_LEASE,
+                    lock_tail: lock_tail(LOCK_LEASE),
                     shas: Arc::new(shas),
                 })
             }
@@ -319,6 +322,7 @@ impl RedisStore {
     #[must_use]
     pub fn with_lock_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(1));
+        self.lock_tail = lock_tail(self.lease);
         self
     }
 
@@ -362,13 +366,7 @@ impl RedisStore {
                 mark.arg(wait_key).arg(1).arg("PX").arg(millis(WAIT_MARK));
                 commands.push(mark);
             }
-            let mut lock = Command::new("SET", 5, lock_key.len() + token.len() + 4 + NUMBER);
-            lock.arg(&lock_key)
-                .arg(&token)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(self.lease));
-            commands.push(lock);
+            commands.push(lock_command(&lock_key, &token, &self.lock_tail));
             let mut get = Command::new("GET", 1, key.len());
             get.arg(&key);
             commands.push(get);
@@ -589,11 +587,34 @@ fn set_command(key: &str, value: String, ttl: u64, only_new: bool) -> Command {
     set
 }
 
+/// `EVAL <the unlock script> 1`, encoded once: every change builds an
+/// unlock command, its undo should it give up.
+static UNLOCK_HEAD: LazyLock<Command> = LazyLock::new(|| {
+    let mut eval = Command::new("EVAL", 2, UNLOCK_SCRIPT.len() + 1);
+    eval.arg(UNLOCK_SCRIPT).arg(1);
+    eval
+});
+
 /// Releases a lock if it still holds `token`.
 fn unlock_command(key: &str, token: &str) -> Command {
-    let mut eval = Command::new("EVAL", 4, UNLOCK_SCRIPT.len() + key.len() + token.len() + 1);
-    eval.arg(UNLOCK_SCRIPT).arg(1).arg(key).arg(token);
+    let mut eval = UNLOCK_HEAD.with_room(2, key.len() + token.len());
+    eval.arg(key).arg(token);
     eval
+}
+
+/// Takes the lock `key` for `token` unless another holds it: `SET key
+/// token` and `tail` ([`lock_tail`]).
+fn lock_command(key: &str, token: &str, tail: &Command) -> Command {
+    let mut lock = Command::new("SET", 2 + tail.args(), key.len() + token.len() + tail.len());
+    lock.arg(key).arg(token).extend(tail);
+    lock
+}
+
+/// `NX PX <lease>`: the lock's last arguments.
+fn lock_tail(lease: Duration) -> Arc<Command> {
+    let mut tail = Command::part(3, 4 + NUMBER);
+    tail.arg("NX").arg("PX").arg(millis(lease));
+    Arc::new(tail)
 }
 
 /// At most this many bytes for a number among a command's arguments.
@@ -867,6 +888,26 @@ mod tests {
             WAIT_MARK > MAX_RETRY_PAUSE,
             "a mark stands between two tries"
         );
+    }
+
+    #[test]
+    fn the_lock_and_its_undo_are_built_from_parts_encoded_once() {
+        let tail = lock_tail(Duration::from_millis(5000));
+        let lock = lock_command("k:lock", "token", &tail);
+        assert_eq!(lock.texts(), ["SET", "k:lock", "token", "NX", "PX", "5000"]);
+        assert_eq!(lock.args(), 6);
+        let again = lock_command("other:lock", "t2", &tail);
+        assert_eq!(
+            again.texts(),
+            ["SET", "other:lock", "t2", "NX", "PX", "5000"]
+        );
+        let unlock = unlock_command("k:lock", "token");
+        assert_eq!(
+            unlock.texts(),
+            ["EVAL", UNLOCK_SCRIPT, "1", "k:lock", "token"]
+        );
+        assert_eq!(unlock.args(), 5);
+        assert_eq!(unlock_command("b", "c").texts()[3..], ["b", "c"]);
     }
 
     #[test]

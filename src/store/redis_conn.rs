@@ -65,6 +65,17 @@ impl Command {
         }
     }
 
+    /// A copy, with room for `args` more arguments of `bytes` bytes in
+    /// all: a command's constant first arguments, encoded once.
+    pub(super) fn with_room(&self, args: usize, bytes: usize) -> Self {
+        let mut body = Vec::with_capacity(self.body.len() + bytes + args * 8);
+        body.extend_from_slice(&self.body);
+        Self {
+            args: self.args,
+            body,
+        }
+    }
+
     /// Appends the arguments of `part`.
     pub(super) fn extend(&mut self, part: &Command) {
         self.body.extend_from_slice(&part.body);
