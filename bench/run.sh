@@ -237,8 +237,13 @@ sessions_for rapp "$RAPP_URL" 256
 sessions_for express "$EXPRESS_URL" 256
 
 echo "warming up the Redis targets"
+# Both routes of both servers: the peer's JIT compiles the update's path
+# (the merge, the save) only once it runs, and a first round on a cold
+# path would count against the peer.
 DURATION=2 load warmup -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"
 DURATION=2 load warmup -s "$WORK/express-get.lua" "$EXPRESS_URL/get-session-data"
+DURATION=2 load warmup -s "$WORK/rapp-post.lua" "$RAPP_URL/update-session-data"
+DURATION=2 load warmup -s "$WORK/express-post.lua" "$EXPRESS_URL/update-session-data"
 # Round-robin over 256 sessions, then (suffix 1) every request on one.
 target_rget() { load rget -s "$WORK/rapp-get.lua" "$RAPP_URL/get-session-data"; }
 target_rpost() { load rpost -s "$WORK/rapp-post.lua" "$RAPP_URL/update-session-data"; }
